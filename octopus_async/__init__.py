@@ -1,0 +1,67 @@
+"""octopus_async: an async-first SDK for the Octopus Cards API."""
+
+from ._transport.auth import MemoryTokenStore, TokenStore
+from ._transport.events import (
+    Hook,
+    RequestEvent,
+    RequestFailed,
+    RequestStarted,
+    ResponseReceived,
+    RetryScheduled,
+)
+from ._version import __version__
+from .client import OctopusClient
+from .config import AuthPolicy, Quota, RateLimits, RetryPolicy, Timeouts
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    FeatureNotEnabledError,
+    InvalidRequestError,
+    NotFoundError,
+    OctopusError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from .pagination import AsyncPaginator, Page
+from .resources import RawResponse
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPaginator",
+    "AuthPolicy",
+    "AuthenticationError",
+    "BadRequestError",
+    "FeatureNotEnabledError",
+    "Hook",
+    "InvalidRequestError",
+    "MemoryTokenStore",
+    "NotFoundError",
+    "OctopusClient",
+    "OctopusError",
+    "Page",
+    "PermissionDeniedError",
+    "Quota",
+    "RateLimitError",
+    "RateLimits",
+    "RawResponse",
+    "RequestEvent",
+    "RequestFailed",
+    "RequestStarted",
+    "ResponseReceived",
+    "RetryPolicy",
+    "RetryScheduled",
+    "ServerError",
+    "Timeouts",
+    "TokenStore",
+    "ValidationError",
+    "__version__",
+]

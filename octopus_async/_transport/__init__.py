@@ -1,0 +1,1 @@
+"""The session layer: one aiohttp session, auth, rate limits, retries, error mapping."""

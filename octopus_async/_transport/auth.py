@@ -1,0 +1,198 @@
+"""Tokens: login, proactive single-flight refresh, rotation, fallback to login (D11-D17)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+import jwt
+
+from .._singleflight import SingleFlight
+from ..config import AuthPolicy
+from ..errors import AuthenticationError
+from ..models.auth import TokenSet
+
+if TYPE_CHECKING:
+    from .http import RequestOptions, Transport
+
+__all__ = ["MemoryTokenStore", "TokenManager", "TokenStore"]
+
+logger = logging.getLogger("octopus_async.auth")
+
+
+class TokenStore(Protocol):
+    """Where a client keeps its tokens.
+
+    Give several clients (in one process or many) the same store and they share one login:
+    a client adopts a fresher token another has saved instead of logging in itself.
+    Implementations must be safe to call concurrently; a store is never given a secret
+    other than the tokens themselves.
+    """
+
+    async def load(self) -> TokenSet | None:
+        """The most recently saved tokens, or None."""
+
+    async def save(self, tokens: TokenSet) -> None:
+        """Keep `tokens`, replacing what was there."""
+
+    async def clear(self) -> None:
+        """Forget the tokens (after a logout)."""
+
+
+class MemoryTokenStore:
+    """A token store in this process's memory: the default, one per client."""
+
+    def __init__(self) -> None:
+        self._tokens: TokenSet | None = None
+
+    async def load(self) -> TokenSet | None:
+        return self._tokens
+
+    async def save(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+
+    async def clear(self) -> None:
+        self._tokens = None
+
+
+@attrs.frozen
+class _Held:
+    """Tokens in use, with the wall-clock times that decide what to do next."""
+
+    tokens: TokenSet
+    renew_at: float
+    refresh_expires_at: float | None
+
+    def refresh_usable(self, now: float) -> bool:
+        return self.refresh_expires_at is None or now < self.refresh_expires_at
+
+
+class TokenManager:
+    """Keeps one valid access token for a client.
+
+    The token is renewed when `AuthPolicy.refresh_margin` of its life is left, by one
+    refresh at a time however many requests are waiting (D12). A rejected refresh falls
+    back to one login (D13). Logout is never implicit (D15).
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        api_key: str,
+        api_secret: str,
+        policy: AuthPolicy,
+        store: TokenStore,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._transport = transport
+        self._credentials = {"username": api_key, "password": api_secret}
+        self._policy = policy
+        self._store = store
+        self._clock = clock
+        self._held: _Held | None = None
+        self._rejected: str | None = None
+        self._flight: SingleFlight[_Held] = SingleFlight()
+
+    async def access_token(self, options: RequestOptions) -> str:
+        """A token that is valid for a while yet, renewing it first if needed."""
+        held = self._held
+        if held is None or self._clock() >= held.renew_at:
+            held = await self._flight.run(lambda: self._renew(options))
+        return held.tokens.access_token
+
+    def reject(self, access_token: str) -> None:
+        """Record that the server answered 401 to a request carrying `access_token`.
+
+        The next `access_token` call renews it, unless it was replaced in the meantime.
+        """
+        held = self._held
+        if held is not None and held.tokens.access_token == access_token:
+            self._rejected = access_token
+            self._held = attrs.evolve(held, renew_at=float("-inf"))
+
+    async def login(self, options: RequestOptions) -> TokenSet:
+        """Log in now, replacing whatever tokens are held."""
+        held = await self._flight.run(lambda: self._login_and_adopt(options))
+        return held.tokens
+
+    async def forget(self) -> None:
+        """Drop the tokens here and in the store (they were revoked by a logout)."""
+        self._held = None
+        await self._store.clear()
+
+    async def _renew(self, options: RequestOptions) -> _Held:
+        now = self._clock()
+        stored = await self._store.load()
+        current = self._held.tokens if self._held else None
+        if stored is not None and stored != current and stored.access_token != self._rejected:
+            candidate = self._hold(stored, now)
+            if now < candidate.renew_at:
+                logger.debug("adopted tokens saved by another client")
+                self._held = candidate
+                return candidate
+        newest = stored if stored is not None else current
+        if newest is not None and self._hold(newest, now).refresh_usable(now):
+            return await self._adopt(await self._refresh_or_login(newest.refresh_token, options))
+        return await self._login_and_adopt(options)
+
+    async def _refresh_or_login(self, refresh_token: str, options: RequestOptions) -> TokenSet:
+        try:
+            response = await self._transport.request(
+                "POST",
+                "/auth/refresh",
+                json={"refresh_token": refresh_token},
+                options=options,
+                authenticated=False,
+            )
+        except AuthenticationError:
+            logger.info("refresh token rejected; logging in again")
+            return await self._login(options)
+        logger.debug("access token refreshed")
+        return response.parse(TokenSet)
+
+    async def _login(self, options: RequestOptions) -> TokenSet:
+        response = await self._transport.request(
+            "POST", "/auth/login", json=self._credentials, options=options, authenticated=False
+        )
+        tokens = response.parse(TokenSet)
+        logger.info("logged in (client_id=%s)", tokens.client_id)
+        return tokens
+
+    async def _login_and_adopt(self, options: RequestOptions) -> _Held:
+        return await self._adopt(await self._login(options))
+
+    async def _adopt(self, tokens: TokenSet) -> _Held:
+        held = self._hold(tokens, self._clock())
+        await self._store.save(tokens)
+        self._held = held
+        self._rejected = None
+        return held
+
+    def _hold(self, tokens: TokenSet, received_at: float) -> _Held:
+        expires = _timestamp(tokens.access_expires_at) or _jwt_expiry(tokens.access_token)
+        if expires is None:
+            expires = received_at + self._policy.default_lifetime
+        # A token living shorter than twice the margin is renewed halfway through its life,
+        # so a short lifetime never turns into a refresh before every request.
+        margin = min(self._policy.refresh_margin, max(0.0, expires - received_at) / 2)
+        refresh_expires = _timestamp(tokens.refresh_expires_at) or _jwt_expiry(tokens.refresh_token)
+        return _Held(tokens, expires - margin, refresh_expires)
+
+
+def _timestamp(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+def _jwt_expiry(token: str) -> float | None:
+    """The `exp` claim, read without verifying the signature (the client has no key)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    expiry = claims.get("exp")
+    return float(expiry) if isinstance(expiry, (int, float)) else None

@@ -1,0 +1,365 @@
+"""The transport: one aiohttp session, sending with auth, rate limits, retries and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from .._version import __version__
+from ..config import ClientConfig, RetryPolicy, Timeouts
+from ..errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    FeatureNotEnabledError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from ..models._convert import ShapeError, structure
+from .auth import TokenManager, TokenStore
+from .events import (
+    Hook,
+    RequestEvent,
+    RequestFailed,
+    RequestStarted,
+    ResponseReceived,
+    RetryScheduled,
+)
+from .ids import new_request_id
+from .ratelimit import RateLimiter, endpoint_class
+from .wire import (
+    decode_json,
+    encode_json,
+    encode_query,
+    parse_error_body,
+    parse_retry_after,
+    unwrap_envelope,
+)
+
+__all__ = ["APIResponse", "RequestOptions", "Transport"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("octopus_async.http")
+
+_USER_AGENT = (
+    f"octopus-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+
+
+@attrs.frozen
+class RequestOptions:
+    """Per-call settings: what `OctopusClient.with_options` overrides."""
+
+    timeouts: Timeouts
+    retry: RetryPolicy
+
+
+@attrs.frozen
+class APIResponse:
+    """A successful HTTP response with its body decoded (envelope removed)."""
+
+    method: str
+    path: str
+    status: int
+    headers: CIMultiDictProxy[str] = attrs.field(repr=False)
+    request_id: str | None
+    body: bytes = attrs.field(repr=False)
+    data: Any = attrs.field(repr=False)
+    elapsed: float
+    attempts: int
+
+    def parse(self, cls: type[T]) -> T:
+        """The body as `cls`; a value that does not fit raises `APIResponseValidationError`."""
+        try:
+            return structure(self.data, cls)
+        except ShapeError as exc:
+            raise APIResponseValidationError(
+                exc.reason,
+                field=exc.field,
+                status=self.status,
+                request_id=self.request_id,
+                headers=self.headers,
+                body=self.body.decode("utf-8", "replace"),
+            ) from None
+
+
+_CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+class Transport:
+    """Sends API requests for one client over one lazily created aiohttp session.
+
+    A request gets an X-Request-Id, a bearer token (renewed or replayed once after a 401),
+    a slot from the rate limiter, and retries for connection failures, timeouts, 429 and
+    5xx. It returns an `APIResponse` or raises an exception from `octopus_async.errors`.
+    """
+
+    def __init__(
+        self, config: ClientConfig, *, token_store: TokenStore, hooks: Sequence[Hook] = ()
+    ) -> None:
+        self._config = config
+        self._base = str(config.base_url).rstrip("/")
+        self._limiter = RateLimiter(config.rate_limits)
+        self._hooks = tuple(hooks)
+        self.tokens = TokenManager(
+            self,
+            api_key=config.api_key,
+            api_secret=config.api_secret,
+            policy=config.auth,
+            store=token_store,
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the session; the transport cannot be used afterwards."""
+        self._closed = True
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this OctopusClient is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this OctopusClient is bound to the event loop it was first used in and "
+                "cannot be used from another one; create one client per event loop"
+            )
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._config.max_connections),
+                headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
+            )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        options: RequestOptions,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        authenticated: bool = True,
+        read_timeout: float | None = None,
+    ) -> APIResponse:
+        """Send one API call, retrying per `options.retry`, and return its 2xx response."""
+        session = self._get_session()
+        request_id = new_request_id()
+        url = URL(self._base + path)
+        query = encode_query(params) if params else None
+        body = encode_json(json) if json is not None else None
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=options.timeouts.connect,
+            sock_read=read_timeout if read_timeout is not None else options.timeouts.read,
+        )
+        endpoint = endpoint_class(method, path)
+        policy = options.retry
+        retries = 0
+        attempt = 0
+        replayed_after_401 = False
+        while True:
+            attempt += 1
+            await self._limiter.acquire(endpoint)
+            headers = {"X-Request-Id": request_id}
+            token = await self.tokens.access_token(options) if authenticated else None
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+            self._emit(RequestStarted(method, path, request_id, attempt))
+            started = time.perf_counter()
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    params=query,
+                    data=body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                ) as raw:
+                    content = await raw.read()
+            except _CONNECTION_ERRORS as exc:
+                elapsed = time.perf_counter() - started
+                self._emit(
+                    RequestFailed(method, path, request_id, attempt, type(exc).__name__, elapsed)
+                )
+                failure = _connection_error(exc, method, path, request_id)
+                if retries >= policy.max_retries:
+                    raise failure from exc
+                delay = _backoff(policy, retries)
+                retries += 1
+                self._announce_retry(
+                    method, path, request_id, attempt, delay, type(failure).__name__
+                )
+                await asyncio.sleep(delay)
+                continue
+            elapsed = time.perf_counter() - started
+            status = raw.status
+            server_request_id = raw.headers.get("X-Request-Id", request_id)
+            self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %d in %.1f ms (request_id=%s, attempt=%d)",
+                    method,
+                    path,
+                    status,
+                    elapsed * 1000,
+                    server_request_id,
+                    attempt,
+                )
+            if 200 <= status < 300:
+                return _success(
+                    method, path, status, raw.headers, server_request_id, content, elapsed, attempt
+                )
+            if status == 401 and token is not None and not replayed_after_401:
+                replayed_after_401 = True
+                self.tokens.reject(token)
+                continue
+            error = _status_error(status, raw.headers, server_request_id, content)
+            if status not in policy.retry_statuses or retries >= policy.max_retries:
+                raise error
+            retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
+            if retry_after is not None and retry_after > policy.max_retry_after:
+                raise error
+            if status == 429 and retry_after is not None:
+                self._limiter.defer(endpoint, retry_after)
+            delay = retry_after if retry_after is not None else _backoff(policy, retries)
+            retries += 1
+            self._announce_retry(method, path, request_id, attempt, delay, f"HTTP {status}")
+            await asyncio.sleep(delay)
+
+    def _announce_retry(
+        self, method: str, path: str, request_id: str, attempt: int, delay: float, reason: str
+    ) -> None:
+        logger.info(
+            "%s %s failed (%s); retrying in %.2f s (request_id=%s, attempt=%d)",
+            method,
+            path,
+            reason,
+            delay,
+            request_id,
+            attempt,
+        )
+        self._emit(RetryScheduled(method, path, request_id, attempt, delay, reason))
+
+    def _emit(self, event: RequestEvent) -> None:
+        for hook in self._hooks:
+            try:
+                hook(event)
+            except Exception:
+                logger.exception("a request hook raised; the request goes on")
+
+
+def _backoff(policy: RetryPolicy, retries_done: int) -> float:
+    """Full jitter: uniform in [0, min(cap, initial * 2**n)] (D19)."""
+    ceiling = min(policy.max_backoff, policy.initial_backoff * 2**retries_done)
+    return random.uniform(0, ceiling)
+
+
+def _connection_error(
+    exc: BaseException, method: str, path: str, request_id: str
+) -> APIConnectionError:
+    if isinstance(exc, asyncio.TimeoutError):
+        return APITimeoutError(
+            "timed out waiting for the server", method=method, path=path, request_id=request_id
+        )
+    return APIConnectionError(
+        f"connection failed ({type(exc).__name__})", method=method, path=path, request_id=request_id
+    )
+
+
+def _success(
+    method: str,
+    path: str,
+    status: int,
+    headers: CIMultiDictProxy[str],
+    request_id: str,
+    content: bytes,
+    elapsed: float,
+    attempts: int,
+) -> APIResponse:
+    def unreadable(reason: str) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            reason,
+            field="",
+            status=status,
+            request_id=request_id,
+            headers=headers,
+            body=content.decode("utf-8", "replace"),
+        )
+
+    data: Any = None
+    if content.strip():
+        try:
+            document = decode_json(content)
+        except ValueError:
+            raise unreadable("the body is not JSON") from None
+        data, success = unwrap_envelope(document)
+        if success is False:
+            raise unreadable("the envelope says success=false")
+    return APIResponse(method, path, status, headers, request_id, content, data, elapsed, attempts)
+
+
+_STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+_CODE_ERRORS: Mapping[str, type[APIStatusError]] = {
+    "VALIDATION_FAILURE": ValidationError,
+    "INVALID_FEATURE": FeatureNotEnabledError,
+}
+
+
+def _status_error(
+    status: int, headers: CIMultiDictProxy[str], request_id: str, content: bytes
+) -> APIStatusError:
+    """The exception for a non-2xx response, chosen by status, then refined by code (D3)."""
+    body = parse_error_body(content)
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIStatusError
+    if cls is BadRequestError and body.code is not None:
+        cls = _CODE_ERRORS.get(body.code, cls)
+    error = cls(
+        status=status,
+        code=body.code,
+        name=body.name,
+        message=body.message,
+        request_id=request_id,
+        headers=headers,
+        body=content.decode("utf-8", "replace"),
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = parse_retry_after(headers.get("Retry-After"), body.message)
+    return error

@@ -1,0 +1,105 @@
+"""Client-side rate limiting: one token bucket per endpoint class (D21)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Callable
+
+from ..config import EndpointClass, Quota, RateLimits
+
+__all__ = ["RateLimiter", "TokenBucket", "endpoint_class"]
+
+_CHARGES = re.compile(r"/api/v1/products/[^/]+/charges")
+_POST_CLASSES: dict[str, EndpointClass] = {
+    "/auth/login": "login",
+    "/auth/refresh": "refresh",
+    "/api/v1/orders": "vouchers.create",
+    "/api/v1/topups/orders": "topups.create",
+    "/api/v1/esim/orders": "esim.create",
+    "/api/v1/topups/charges": "topups.charges",
+    "/api/v1/esim/charges": "esim.charges",
+}
+
+
+def endpoint_class(method: str, path: str) -> EndpointClass | None:
+    """The documented rate-limit class of a request, or None when it has no quota."""
+    if method == "GET":
+        return "read"
+    if method != "POST":
+        return None
+    if path in _POST_CLASSES:
+        return _POST_CLASSES[path]
+    if _CHARGES.fullmatch(path):
+        return "vouchers.charges"
+    return None
+
+
+class TokenBucket:
+    """A token bucket that hands out reservations instead of polling for tokens.
+
+    Each caller takes a token at once, possibly driving the balance negative, and sleeps
+    until its token would have been refilled. Callers are served in arrival order with one
+    timer each, however many are waiting.
+    """
+
+    def __init__(
+        self, quota: Quota, headroom: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        spare = max(1, math.ceil(quota.requests * headroom))
+        self.capacity = float(max(1, quota.requests - spare))
+        self.rate = quota.requests / quota.period
+        self._clock = clock
+        self._tokens = self.capacity
+        self._updated = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def reserve(self) -> float:
+        """Take one token; return how many seconds to wait before using it."""
+        self._refill()
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def refund(self) -> None:
+        """Give back a reserved token that was not used."""
+        self._tokens = min(self.capacity, self._tokens + 1)
+
+    def defer(self, seconds: float) -> None:
+        """Hand out no token for the next `seconds` (the server asked us to wait)."""
+        self._refill()
+        self._tokens = min(self._tokens, -seconds * self.rate)
+
+
+class RateLimiter:
+    """The buckets of one client, keyed by endpoint class."""
+
+    def __init__(self, limits: RateLimits) -> None:
+        self._buckets = {
+            name: TokenBucket(quota, limits.headroom) for name, quota in limits.quotas.items()
+        }
+
+    async def acquire(self, endpoint: EndpointClass | None) -> None:
+        """Wait until a request of this class may be sent."""
+        bucket = self._buckets.get(endpoint) if endpoint else None
+        if bucket is None:
+            return
+        delay = bucket.reserve()
+        if delay <= 0:
+            return
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            bucket.refund()
+            raise
+
+    def defer(self, endpoint: EndpointClass | None, seconds: float) -> None:
+        """Pause a class after the server answered 429 with a `Retry-After`."""
+        bucket = self._buckets.get(endpoint) if endpoint else None
+        if bucket is not None:
+            bucket.defer(seconds)

@@ -1,0 +1,173 @@
+"""The `octopus-async` command: `demo` (the SDK against an embedded sandbox) and `sandbox`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from .client import OctopusClient
+from .config import RateLimits
+from .sandbox import Sandbox, SandboxConfig
+
+__all__ = ["main"]
+
+
+def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in header], *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells[1:]]
+    return "\n".join(lines) + "\n"
+
+
+async def demo(time_scale: float) -> None:
+    """Log in to an embedded sandbox and show what the account holds."""
+    async with Sandbox(SandboxConfig(time_scale=time_scale)) as sandbox:
+        print(f"sandbox running at {sandbox.url}\n")
+        async with OctopusClient(**sandbox.client_settings()) as client:
+            tokens = await client.auth.login()
+            print(f"logged in as client {tokens.client_id}, token valid until")
+            print(f"{tokens.access_expires_at:%Y-%m-%d %H:%M:%S} UTC\n")
+
+            wallets = await client.wallets.list()
+            print(
+                _table(
+                    "Wallets",
+                    ["id", "currency", "balance", "type"],
+                    [(w.id, w.currency, w.balance, w.type) for w in wallets],
+                )
+            )
+
+            raw = await client.with_raw_response(
+                client.wallets.transactions(page_size=5).first_page()
+            )
+            page = raw.parsed
+            print(
+                _table(
+                    f"Latest transactions (page {page.page} of {page.total_pages}, "
+                    f"{page.total_count} in all, request id {raw.request_id})",
+                    ["id", "wallet", "type", "amount", "remarks"],
+                    [
+                        (t.id, t.wallet_id, t.transaction_type, t.signed_amount, t.remarks)
+                        for t in page.items
+                    ],
+                )
+            )
+
+            countries, currencies, categories, subcategories = await asyncio.gather(
+                client.data.countries(),
+                client.data.currencies(),
+                client.data.categories(),
+                client.data.subcategories(),
+            )
+            print(
+                _table(
+                    "Currencies",
+                    ["id", "code", "name", "precision"],
+                    [(c.id, c.currency, c.name, c.precision) for c in currencies],
+                )
+            )
+            print(
+                _table(
+                    "Countries",
+                    ["id", "alpha-2", "alpha-3", "name", "dialing"],
+                    [(c.id, c.alpha_2, c.alpha_3, c.name, c.dialing_prefix) for c in countries],
+                )
+            )
+            print("Categories:    " + ", ".join(c.name for c in categories))
+            print("Subcategories: " + ", ".join(s.name for s in subcategories) + "\n")
+
+            await client.data.currencies()  # served from the cache: no request
+        print(f"{len(sandbox.requests)} HTTP requests reached the sandbox:")
+        for record in sandbox.requests:
+            print(f"  {record.method:4} {record.path:28} {record.status}  {record.request_id}")
+
+
+async def serve(config: SandboxConfig, host: str, port: int) -> None:
+    """Run a sandbox until interrupted."""
+    async with Sandbox(config, host=host, port=port) as sandbox:
+        print(f"Octopus Cards sandbox at {sandbox.url}")
+        print(f"  OCTOPUS_BASE_URL={sandbox.url}")
+        print(f"  OCTOPUS_API_KEY={sandbox.api_key}")
+        print(f"  OCTOPUS_API_SECRET={sandbox.api_secret}")
+        print("Ctrl-C stops it.", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
+_QUOTAS = {
+    "off": None,
+    "sandbox": RateLimits.sandbox(),
+    "production": RateLimits.production(),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="octopus-async", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo_parser = commands.add_parser("demo", help="run the SDK against an embedded sandbox")
+    demo_parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per simulated second (default 1)",
+    )
+
+    sandbox_parser = commands.add_parser("sandbox", help="run a local sandbox server")
+    sandbox_parser.add_argument("--host", default="127.0.0.1")
+    sandbox_parser.add_argument("--port", type=int, default=8080)
+    sandbox_parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per simulated second (default 1)",
+    )
+    sandbox_parser.add_argument(
+        "--rate-limits",
+        choices=sorted(_QUOTAS),
+        default="sandbox",
+        help="quotas to enforce (default: the documented sandbox ones)",
+    )
+    sandbox_parser.add_argument("--api-key", default=SandboxConfig.api_key)
+    sandbox_parser.add_argument("--api-secret", default="sandbox-secret")
+    sandbox_parser.add_argument(
+        "--access-token-ttl",
+        type=float,
+        default=3600.0,
+        help="access token lifetime in simulated seconds",
+    )
+    sandbox_parser.add_argument(
+        "--seed", type=int, default=None, help="seed for the sandbox's random choices"
+    )
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            asyncio.run(demo(args.time_scale))
+        else:
+            config = SandboxConfig(
+                api_key=args.api_key,
+                api_secret=args.api_secret,
+                time_scale=args.time_scale,
+                rate_limits=_QUOTAS[args.rate_limits],
+                access_token_ttl=args.access_token_ttl,
+                seed=args.seed,
+            )
+            asyncio.run(serve(config, args.host, args.port))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""OctopusClient: configuration, lifecycle and the API namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from types import TracebackType
+from typing import Literal, TypeVar
+
+import attrs
+from yarl import URL
+
+from ._transport.auth import MemoryTokenStore, TokenStore
+from ._transport.events import Hook
+from ._transport.http import RequestOptions, Transport
+from .config import AuthPolicy, ClientConfig, RateLimits, RetryPolicy, Timeouts
+from .resources._base import RawResponse, Requester, capture_responses
+from .resources.auth import Auth
+from .resources.data import ReferenceData, ReferenceDataCache
+from .resources.wallets import Wallets
+
+__all__ = ["OctopusClient"]
+
+T = TypeVar("T")
+
+
+class OctopusClient:
+    """An async client for the Octopus Cards API.
+
+    ::
+
+        async with OctopusClient(api_key=..., api_secret=...) as client:
+            wallets = await client.wallets.list()
+
+    Arguments left out come from ``OCTOPUS_API_KEY``, ``OCTOPUS_API_SECRET``,
+    ``OCTOPUS_ENVIRONMENT`` and ``OCTOPUS_BASE_URL``; the environment defaults to the
+    sandbox. The HTTP session opens on the first request and belongs to the event loop that
+    made it. Close the client with ``async with`` or `aclose`; it never logs out on close.
+    """
+
+    config: ClientConfig
+    auth: Auth
+    data: ReferenceData
+    wallets: Wallets
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        environment: Literal["sandbox", "production"] | None = None,
+        base_url: str | URL | None = None,
+        timeouts: Timeouts = Timeouts(),
+        retry: RetryPolicy = RetryPolicy(),
+        rate_limits: RateLimits | Literal["auto"] = "auto",
+        auth: AuthPolicy = AuthPolicy(),
+        token_store: TokenStore | None = None,
+        hooks: Sequence[Hook] = (),
+        reference_data_ttl: float = 86400.0,
+        max_connections: int = 100,
+    ) -> None:
+        config = ClientConfig.resolve(
+            api_key=api_key,
+            api_secret=api_secret,
+            environment=environment,
+            base_url=base_url,
+            rate_limits=rate_limits,
+            timeouts=timeouts,
+            retry=retry,
+            auth=auth,
+            reference_data_ttl=reference_data_ttl,
+            max_connections=max_connections,
+        )
+        transport = Transport(config, token_store=token_store or MemoryTokenStore(), hooks=hooks)
+        self._bind(
+            config,
+            transport,
+            ReferenceDataCache(config.reference_data_ttl),
+            RequestOptions(config.timeouts, config.retry),
+        )
+
+    def _bind(
+        self,
+        config: ClientConfig,
+        transport: Transport,
+        reference_data: ReferenceDataCache,
+        options: RequestOptions,
+    ) -> None:
+        self.config = config
+        self._transport = transport
+        self._reference_data = reference_data
+        self._options = options
+        requester = Requester(transport, options)
+        self.auth = Auth(requester)
+        self.data = ReferenceData(requester, reference_data)
+        self.wallets = Wallets(requester)
+
+    def with_options(
+        self, *, timeout: float | Timeouts | None = None, max_retries: int | None = None
+    ) -> OctopusClient:
+        """A view of this client with other per-call settings.
+
+        It shares the session, tokens, rate limits and caches; closing either closes both.
+        A float `timeout` replaces the read timeout. ::
+
+            await client.with_options(max_retries=0).wallets.list()
+        """
+        timeouts = self._options.timeouts
+        if isinstance(timeout, Timeouts):
+            timeouts = timeout
+        elif timeout is not None:
+            timeouts = attrs.evolve(timeouts, read=timeout)
+        retry = self._options.retry
+        if max_retries is not None:
+            retry = attrs.evolve(retry, max_retries=max_retries)
+        view = object.__new__(OctopusClient)
+        view._bind(
+            self.config, self._transport, self._reference_data, RequestOptions(timeouts, retry)
+        )
+        return view
+
+    async def with_raw_response(self, call: Awaitable[T]) -> RawResponse[T]:
+        """Await an SDK call and return its result with the HTTP response behind it. ::
+
+        raw = await client.with_raw_response(client.wallets.list())
+        raw.parsed, raw.status, raw.request_id, raw.headers
+        """
+        return await capture_responses(call)
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the HTTP session. Tokens stay valid: closing never logs out (D15)."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> OctopusClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"OctopusClient(base_url={str(self.config.base_url)!r})"

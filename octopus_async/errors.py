@@ -1,0 +1,193 @@
+"""The exception tree.
+
+Every exception is picklable (workers send them across processes) and its text never
+contains a secret: no API secret, token, voucher code, PIN or activation code.
+
+```
+OctopusError
+├── InvalidRequestError (also a ValueError)   bad input caught before sending; nothing sent
+├── APIConnectionError ── APITimeoutError     no response (request may or may not have landed)
+├── APIResponseValidationError                a 2xx answer the SDK could not read
+└── APIStatusError  (status, code, name, message, request_id, headers, body)
+    ├── BadRequestError (400) ── ValidationError (VALIDATION_FAILURE)
+    │                        └── FeatureNotEnabledError (INVALID_FEATURE)
+    ├── AuthenticationError (401)   ├── PermissionDeniedError (403)   ├── NotFoundError (404)
+    ├── RateLimitError (429, retry_after)   └── ServerError (5xx)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from multidict import CIMultiDict
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "FeatureNotEnabledError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OctopusError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "ValidationError",
+]
+
+
+def _restore(cls: type[OctopusError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+class OctopusError(Exception):
+    """Base class of every error raised by octopus_async."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments, which default exception pickling
+        # cannot replay; rebuilding from the instance dict works for all of them.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+class InvalidRequestError(OctopusError, ValueError):
+    """An argument was rejected before anything was sent to the server.
+
+    `param` names the offending argument when there is one.
+    """
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class APIConnectionError(OctopusError):
+    """No HTTP response arrived: the connection failed, was reset, or timed out.
+
+    The request may or may not have reached the server.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, request_id: str) -> None:
+        super().__init__(f"{message} ({method} {path}, request_id={request_id})")
+        self.message = message
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+
+
+class APITimeoutError(APIConnectionError):
+    """The connect or read timeout expired before a response arrived."""
+
+
+class _ResponseError(OctopusError):
+    """Fields shared by errors raised from an HTTP response."""
+
+    status: int
+    request_id: str | None
+    headers: CIMultiDict[str]
+    body: str
+
+    def _set_response(
+        self, status: int, request_id: str | None, headers: Mapping[str, str], body: str
+    ) -> None:
+        self.status = status
+        self.request_id = request_id
+        self.headers = CIMultiDict(headers)
+        self.body = body
+
+
+class APIResponseValidationError(_ResponseError):
+    """A successful response whose body does not have the documented shape.
+
+    `field` is the dotted path of the offending value (``""`` for the body itself);
+    the raw body is kept on `body`.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: str,
+        status: int,
+        request_id: str | None,
+        headers: Mapping[str, str],
+        body: str,
+    ) -> None:
+        where = f"field {field!r}" if field else "body"
+        super().__init__(f"unreadable response {where}: {reason} (request_id={request_id})")
+        self.reason = reason
+        self.field = field
+        self._set_response(status, request_id, headers, body)
+
+
+class APIStatusError(_ResponseError):
+    """The server answered with a non-2xx status.
+
+    `code`, `name` and `message` come from the documented error body; they are None
+    when the body had another shape (a gateway's HTML page, an empty 502), which is
+    kept verbatim on `body`.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str | None,
+        name: str | None,
+        message: str | None,
+        request_id: str | None,
+        headers: Mapping[str, str],
+        body: str,
+    ) -> None:
+        summary = message if message is not None else "no error body"
+        label = f"HTTP {status} {code}" if code else f"HTTP {status}"
+        super().__init__(f"{label}: {summary} (request_id={request_id})")
+        self.code = code
+        self.name = name
+        self.message = message
+        self._set_response(status, request_id, headers, body)
+
+
+class BadRequestError(APIStatusError):
+    """400: the request broke a business rule (code BAD_REQUEST and others)."""
+
+
+class ValidationError(BadRequestError):
+    """400 VALIDATION_FAILURE: a required field was missing or had the wrong type."""
+
+
+class FeatureNotEnabledError(BadRequestError):
+    """400 INVALID_FEATURE: the account does not have the feature (e.g. vouchers)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: bad credentials, or a token that is missing, expired or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: valid token but blocked (IP allowlist, feature flag)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource does not exist or is not visible to this account."""
+
+
+class RateLimitError(APIStatusError):
+    """429 after the retries were spent, or with a wait longer than the retry policy allows.
+
+    `retry_after` is the wait in seconds the server asked for, when it said.
+    """
+
+    retry_after: float | None = None
+
+
+class ServerError(APIStatusError):
+    """5xx after the retries were spent."""

@@ -1,0 +1,44 @@
+"""Building blocks shared by every model: open enums and the raw JSON field."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+__all__ = ["OpenEnum", "raw_field"]
+
+
+class OpenEnum(str):
+    """A string enum that accepts values it does not know (D9).
+
+    Known values are class attributes declared as ``NAME: ClassVar[Self]``; each is set to
+    the string ``"NAME"`` unless `_values` maps it to another wire value. Any other string
+    is kept as it came, with `is_known` False, so a new server value never raises.
+    """
+
+    __slots__ = ()
+    _values: ClassVar[Mapping[str, str]] = {}
+    _known: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = [name for name in inspect.get_annotations(cls) if name.isupper()]
+        for name in names:
+            setattr(cls, name, cls(cls._values.get(name, name)))
+        cls._known = frozenset(str(getattr(cls, name)) for name in names)
+
+    @property
+    def is_known(self) -> bool:
+        """Whether this value is one the SDK was written for."""
+        return str(self) in type(self)._known
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str.__repr__(self)})"
+
+
+def raw_field() -> Any:
+    """The `raw` attribute: the JSON object as received, set by the converter (D8)."""
+    return attrs.field(init=False, factory=dict, repr=False, eq=False)

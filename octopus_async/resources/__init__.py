@@ -1,0 +1,8 @@
+"""The API namespaces of `OctopusClient`, one module per area."""
+
+from ._base import RawResponse
+from .auth import Auth
+from .data import ReferenceData
+from .wallets import Wallets
+
+__all__ = ["Auth", "RawResponse", "ReferenceData", "Wallets"]

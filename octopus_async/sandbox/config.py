@@ -1,0 +1,48 @@
+"""Settings of the local sandbox server."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from decimal import Decimal
+
+import attrs
+
+from ..config import RateLimits
+
+__all__ = ["SandboxConfig"]
+
+
+@attrs.frozen
+class SandboxConfig:
+    """How a sandbox behaves. Durations are in simulated seconds.
+
+    `time_scale` is the number of real seconds per simulated second: 0.01 makes an hour of
+    token lifetime last 36 real seconds. Rate limits are off unless `rate_limits` is set;
+    their periods are scaled by `time_scale` too. An empty `allowed_networks` allows every
+    client address, as on the real service.
+    """
+
+    api_key: str = "sandbox-key"
+    api_secret: str = attrs.field(default="sandbox-secret", repr=False)
+    client_id: int = 42
+    time_scale: float = 1.0
+    access_token_ttl: float = 3600.0
+    refresh_token_ttl: float = 7 * 86400.0
+    rate_limits: RateLimits | None = None
+    allowed_networks: tuple[str, ...] = ()
+    features: frozenset[str] = frozenset({"vouchers"})
+    pagination_headers: bool = True
+    wallets: Mapping[str, Decimal] = attrs.field(
+        factory=lambda: {
+            "USD": Decimal("10000.00"),
+            "EUR": Decimal("5000.00"),
+            "GBP": Decimal("2000.00"),
+        }
+    )
+    jwt_secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32), repr=False)
+    seed: int | None = None
+
+    def real_seconds(self, simulated: float) -> float:
+        """How long `simulated` seconds take in real time."""
+        return simulated * self.time_scale

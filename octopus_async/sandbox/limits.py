@@ -1,0 +1,64 @@
+"""Server-side rate limits: a token bucket per endpoint class that answers 429 (API.md 4.5)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from ..config import EndpointClass, RateLimits
+
+__all__ = ["ServerRateLimits", "format_seconds"]
+
+
+class _Bucket:
+    def __init__(self, capacity: int, rate: float, clock: Callable[[], float]) -> None:
+        self.capacity = float(capacity)
+        self.rate = rate
+        self._clock = clock
+        self._tokens = self.capacity
+        self._updated = clock()
+
+    def take(self) -> float | None:
+        """Take a token; when there is none, return the seconds until there will be."""
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return None
+        return (1 - self._tokens) / self.rate
+
+
+class ServerRateLimits:
+    """The quota of every endpoint class, as a rolling average with bursts up to the quota.
+
+    Periods are real seconds: pass quotas already scaled for a time-scaled sandbox.
+    """
+
+    def __init__(self, limits: RateLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self._buckets = {
+            name: _Bucket(quota.requests, quota.requests / quota.period, clock)
+            for name, quota in limits.quotas.items()
+        }
+        self.rejected = 0
+
+    def check(self, endpoint: EndpointClass | None) -> float | None:
+        """None when the request may proceed; else the seconds the client must wait."""
+        bucket = self._buckets.get(endpoint) if endpoint else None
+        if bucket is None:
+            return None
+        wait = bucket.take()
+        if wait is not None:
+            self.rejected += 1
+        return wait
+
+
+def format_seconds(seconds: float) -> str:
+    """A Retry-After value: whole seconds from one second up, decimals below.
+
+    Decimals only occur when the sandbox runs time-scaled; the real service sends integers.
+    """
+    if seconds >= 1:
+        return str(math.ceil(seconds))
+    return f"{max(seconds, 0.001):.3f}"

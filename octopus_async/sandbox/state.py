@@ -1,0 +1,82 @@
+"""Everything a sandbox knows, shared by its handlers; tests read and change it directly."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import time
+from collections.abc import Callable
+
+import attrs
+from aiohttp import web
+
+from ..config import EndpointClass
+from .config import SandboxConfig
+from .faults import FaultPlan
+from .ledger import Ledger
+from .limits import ServerRateLimits
+from .tokens import TokenAuthority
+
+__all__ = ["STATE", "RequestRecord", "SandboxState", "state_of"]
+
+
+@attrs.frozen
+class RequestRecord:
+    """One request the sandbox received; `status` is None when the connection was dropped."""
+
+    method: str
+    path: str
+    query: str
+    endpoint: EndpointClass | None
+    request_id: str
+    status: int | None
+    received_at: float
+
+
+class SandboxState:
+    """The account, its ledger and tokens, the fault plan, and the log of requests."""
+
+    def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.ledger = Ledger(config.wallets, clock)
+        self.tokens = TokenAuthority(
+            config.jwt_secret,
+            access_ttl=config.real_seconds(config.access_token_ttl),
+            refresh_ttl=config.real_seconds(config.refresh_token_ttl),
+            clock=clock,
+        )
+        self.rng = random.Random(config.seed)
+        self.faults = FaultPlan(self.rng)
+        self.limits = (
+            ServerRateLimits(config.rate_limits.scaled(config.time_scale))
+            if config.rate_limits is not None
+            else None
+        )
+        self.allowed_networks = [ipaddress.ip_network(n) for n in config.allowed_networks]
+        self.features = set(config.features)
+        self.pagination_headers = config.pagination_headers
+        self.requests: list[RequestRecord] = []
+
+    def ip_allowed(self, address: str | None) -> bool:
+        if not self.allowed_networks:
+            return True
+        if address is None:
+            return False
+        ip = ipaddress.ip_address(address)
+        return any(ip in network for network in self.allowed_networks)
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """How many requests matched `method` and exactly `path` (None matches any)."""
+        return sum(
+            1
+            for record in self.requests
+            if (method is None or record.method == method) and (path is None or record.path == path)
+        )
+
+
+STATE = web.AppKey("octopus_sandbox_state", SandboxState)
+
+
+def state_of(request: web.Request) -> SandboxState:
+    return request.app[STATE]

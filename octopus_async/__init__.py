@@ -1,6 +1,5 @@
 """octopus_async: an async-first SDK for the Octopus Cards API."""
 
-from ._transport.auth import MemoryTokenStore, TokenStore
 from ._transport.events import (
     Hook,
     RequestEvent,
@@ -9,6 +8,7 @@ from ._transport.events import (
     ResponseReceived,
     RetryScheduled,
 )
+from ._transport.stores import FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 from .client import OctopusClient
 from .config import AuthPolicy, Quota, RateLimits, RetryPolicy, Timeouts
@@ -41,6 +41,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "FeatureNotEnabledError",
+    "FileTokenStore",
     "Hook",
     "InvalidRequestError",
     "MemoryTokenStore",

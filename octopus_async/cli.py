@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from .client import OctopusClient
 from .config import RateLimits
 from .sandbox import Sandbox, SandboxConfig
+from .sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 __all__ = ["main"]
 
@@ -138,8 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="sandbox",
         help="quotas to enforce (default: the documented sandbox ones)",
     )
-    sandbox_parser.add_argument("--api-key", default=SandboxConfig.api_key)
-    sandbox_parser.add_argument("--api-secret", default="sandbox-secret")
+    sandbox_parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    sandbox_parser.add_argument("--api-secret", default=DEFAULT_API_SECRET)
     sandbox_parser.add_argument(
         "--access-token-ttl",
         type=float,

@@ -9,9 +9,9 @@ from typing import Literal, TypeVar
 import attrs
 from yarl import URL
 
-from ._transport.auth import MemoryTokenStore, TokenStore
 from ._transport.events import Hook
 from ._transport.http import RequestOptions, Transport
+from ._transport.stores import MemoryTokenStore, TokenStore
 from .config import AuthPolicy, ClientConfig, RateLimits, RetryPolicy, Timeouts
 from .resources._base import RawResponse, Requester, capture_responses
 from .resources.auth import Auth

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import attrs
 import jwt
@@ -15,48 +15,14 @@ from .._singleflight import SingleFlight
 from ..config import AuthPolicy
 from ..errors import AuthenticationError
 from ..models.auth import TokenSet
+from .stores import TokenStore
 
 if TYPE_CHECKING:
     from .http import RequestOptions, Transport
 
-__all__ = ["MemoryTokenStore", "TokenManager", "TokenStore"]
+__all__ = ["TokenManager"]
 
 logger = logging.getLogger("octopus_async.auth")
-
-
-class TokenStore(Protocol):
-    """Where a client keeps its tokens.
-
-    Give several clients (in one process or many) the same store and they share one login:
-    a client adopts a fresher token another has saved instead of logging in itself.
-    Implementations must be safe to call concurrently; a store is never given a secret
-    other than the tokens themselves.
-    """
-
-    async def load(self) -> TokenSet | None:
-        """The most recently saved tokens, or None."""
-
-    async def save(self, tokens: TokenSet) -> None:
-        """Keep `tokens`, replacing what was there."""
-
-    async def clear(self) -> None:
-        """Forget the tokens (after a logout)."""
-
-
-class MemoryTokenStore:
-    """A token store in this process's memory: the default, one per client."""
-
-    def __init__(self) -> None:
-        self._tokens: TokenSet | None = None
-
-    async def load(self) -> TokenSet | None:
-        return self._tokens
-
-    async def save(self, tokens: TokenSet) -> None:
-        self._tokens = tokens
-
-    async def clear(self) -> None:
-        self._tokens = None
 
 
 @attrs.frozen

@@ -32,7 +32,7 @@ from ..errors import (
     ValidationError,
 )
 from ..models._convert import ShapeError, structure
-from .auth import TokenManager, TokenStore
+from .auth import TokenManager
 from .events import (
     Hook,
     RequestEvent,
@@ -43,6 +43,7 @@ from .events import (
 )
 from .ids import new_request_id
 from .ratelimit import RateLimiter, endpoint_class
+from .stores import TokenStore
 from .wire import (
     decode_json,
     encode_json,

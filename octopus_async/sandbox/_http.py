@@ -14,6 +14,7 @@ from .._transport.wire import encode_json
 from ..config import EndpointClass
 
 __all__ = [
+    "ERROR_NAMES",
     "ApiError",
     "Route",
     "error_body",
@@ -23,7 +24,7 @@ __all__ = [
     "read_json",
 ]
 
-_NAMES = {
+ERROR_NAMES = {
     400: ("BadRequestError", "BAD_REQUEST"),
     401: ("UnauthorizedError", "UNAUTHORIZED"),
     403: ("ForbiddenError", "FORBIDDEN"),
@@ -57,7 +58,7 @@ class ApiError(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        default_name, default_code = _NAMES.get(status, ("Error", "ERROR"))
+        default_name, default_code = ERROR_NAMES.get(status, ("Error", "ERROR"))
         self.status = status
         self.message = message
         self.code = code or default_code

@@ -10,7 +10,10 @@ import attrs
 
 from ..config import RateLimits
 
-__all__ = ["SandboxConfig"]
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_API_SECRET", "SandboxConfig"]
+
+DEFAULT_API_KEY = "sandbox-key"
+DEFAULT_API_SECRET = "sandbox-secret"
 
 
 @attrs.frozen
@@ -23,8 +26,8 @@ class SandboxConfig:
     client address, as on the real service.
     """
 
-    api_key: str = "sandbox-key"
-    api_secret: str = attrs.field(default="sandbox-secret", repr=False)
+    api_key: str = DEFAULT_API_KEY
+    api_secret: str = attrs.field(default=DEFAULT_API_SECRET, repr=False)
     client_id: int = 42
     time_scale: float = 1.0
     access_token_ttl: float = 3600.0

@@ -13,7 +13,7 @@ from typing import Literal
 
 import attrs
 
-from ._http import error_body
+from ._http import ERROR_NAMES, error_body
 
 __all__ = ["Fault", "FaultPlan", "FaultRule", "Phase"]
 
@@ -37,15 +37,17 @@ class Fault:
     seconds: float = 0.0
 
     @classmethod
-    def error(cls, status: int = 503, *, retry_after: str | None = None) -> Fault:
-        """An error with the documented JSON body."""
-        name, code = {
-            500: ("InternalServerError", "INTERNAL_SERVER_ERROR"),
-            429: ("TooManyRequestsError", "TOO_MANY_REQUESTS"),
-        }.get(status, ("ServiceUnavailableError", "SERVICE_UNAVAILABLE"))
-        message = "Internal server error" if status == 500 else "Service temporarily unavailable"
-        if status == 429:
-            message = f"Rate limit exceeded. Retry after {retry_after or 1} seconds."
+    def error(
+        cls, status: int = 503, *, message: str | None = None, retry_after: str | None = None
+    ) -> Fault:
+        """An error with the documented JSON body; `retry_after` also sets the header."""
+        name, code = ERROR_NAMES.get(status, ("ServiceUnavailableError", "SERVICE_UNAVAILABLE"))
+        if message is None:
+            message = (
+                f"Rate limit exceeded. Retry after {retry_after or 1} seconds."
+                if status == 429
+                else "Service temporarily unavailable"
+            )
         headers = (("Retry-After", retry_after),) if retry_after is not None else ()
         return cls("error", status, error_body(name, code, message), headers=headers)
 

@@ -17,7 +17,7 @@ from .config import SandboxConfig
 from .faults import Fault, FaultPlan
 from .ledger import Ledger
 from .limits import format_seconds
-from .state import STATE, RequestRecord, SandboxState, state_of
+from .state import CLIENT_ID, DROPPED, STATE, RequestRecord, SandboxState, state_of
 from .tokens import InvalidToken, TokenAuthority
 
 __all__ = ["ClientSettings", "Sandbox", "build_app"]
@@ -67,7 +67,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
             query=request.query_string,
             endpoint=route.endpoint if route else None,
             request_id=request_id,
-            status=None if request.get("dropped") else response.status,
+            status=None if request.get(DROPPED) else response.status,
             received_at=received_at,
         )
     )
@@ -96,7 +96,7 @@ async def _inject_faults(request: web.Request, handler: Handler) -> web.StreamRe
 
 def _apply(request: web.Request, fault: Fault) -> web.Response:
     if fault.kind == "drop":
-        request["dropped"] = True
+        request[DROPPED] = True
         if request.transport is not None:
             request.transport.abort()
         # Never sent: the connection is gone.
@@ -126,7 +126,7 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "Invalid token")
         try:
-            request["client_id"] = state.tokens.verify_access(token.strip())
+            request[CLIENT_ID] = state.tokens.verify_access(token.strip())
         except InvalidToken:
             raise ApiError(401, "Invalid token") from None
     if state.limits is not None:
@@ -204,9 +204,9 @@ class Sandbox:
         return ClientSettings(api_key=self.api_key, api_secret=self.api_secret, base_url=self.url)
 
     async def start(self) -> None:
-        runner = web.AppRunner(build_app(self.state), access_log=None)
+        runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, self._host, self._port)
         try:
             await site.start()
         except BaseException:

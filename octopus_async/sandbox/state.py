@@ -17,7 +17,7 @@ from .ledger import Ledger
 from .limits import ServerRateLimits
 from .tokens import TokenAuthority
 
-__all__ = ["STATE", "RequestRecord", "SandboxState", "state_of"]
+__all__ = ["CLIENT_ID", "DROPPED", "STATE", "RequestRecord", "SandboxState", "state_of"]
 
 
 @attrs.frozen
@@ -76,6 +76,8 @@ class SandboxState:
 
 
 STATE = web.AppKey("octopus_sandbox_state", SandboxState)
+CLIENT_ID = web.RequestKey("octopus_sandbox_client_id", int)
+DROPPED = web.RequestKey("octopus_sandbox_dropped", bool)
 
 
 def state_of(request: web.Request) -> SandboxState:

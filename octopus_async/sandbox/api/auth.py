@@ -7,7 +7,7 @@ import hmac
 from aiohttp import web
 
 from .._http import ApiError, Route, json_response, read_json
-from ..state import state_of
+from ..state import CLIENT_ID, state_of
 from ..tokens import InvalidToken
 
 __all__ = ["ROUTES"]
@@ -47,7 +47,7 @@ async def refresh(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     state = state_of(request)
-    state.tokens.revoke_all(request["client_id"])
+    state.tokens.revoke_all(request[CLIENT_ID])
     return json_response({"success": True, "data": {"message": "Successfully logged out"}})
 
 

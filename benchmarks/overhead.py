@@ -1,0 +1,100 @@
+"""SDK GET throughput against a raw aiohttp GET + JSON decode, at several concurrencies.
+
+Both sides fetch the same transaction over connection pools of the same size, after one
+login, from a server in its own process: first a minimal aiohttp server (the client is the
+bottleneck, so this shows the SDK's own cost), then the sandbox (a realistic server). The
+ratio SDK/raw is the figure to read; absolute rates depend on the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import aiohttp
+
+from octopus_async import OctopusClient
+
+from ._harness import minimal_server_process, rate, sandbox_process, save, table
+
+CONCURRENCY = (1, 64, 256)
+CALLS = {1: 1000, 64: 4000, 256: 4000}
+ROUNDS = 3
+TARGETS: dict[str, Callable[[], AbstractAsyncContextManager[str]]] = {
+    "minimal": minimal_server_process,
+    "sandbox": lambda: sandbox_process("--rate-limits", "off"),
+}
+
+
+async def measure(target: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    async with (
+        TARGETS[target]() as url,
+        OctopusClient("sandbox-key", "sandbox-secret", base_url=url) as client,
+    ):
+        tokens = await client.auth.login()
+        transaction_id = 1001
+        path = f"/api/v1/transactions/{transaction_id}"
+        headers = {"Authorization": f"Bearer {tokens.access_token}"}
+        connector = aiohttp.TCPConnector(limit=client.config.max_connections)
+        async with aiohttp.ClientSession(url, connector=connector) as session:
+
+            async def raw_get() -> object:
+                async with session.get(path, headers=headers) as response:
+                    response.raise_for_status()
+                    return json.loads(await response.read())
+
+            async def sdk_get() -> object:
+                return await client.wallets.transaction(transaction_id)
+
+            for concurrency in CONCURRENCY:
+                calls = CALLS[concurrency]
+                await rate(raw_get, 500, concurrency)  # warm both pools
+                await rate(sdk_get, 500, concurrency)
+                # Interleaved rounds, median of each side: load from elsewhere hits both.
+                raws, sdks = [], []
+                for _ in range(ROUNDS):
+                    raws.append(await rate(raw_get, calls, concurrency))
+                    sdks.append(await rate(sdk_get, calls, concurrency))
+                raw, sdk = statistics.median(raws), statistics.median(sdks)
+                rows.append(
+                    {
+                        "server": target,
+                        "concurrency": concurrency,
+                        "calls": calls,
+                        "raw_per_s": round(raw),
+                        "sdk_per_s": round(sdk),
+                        "ratio": round(sdk / raw, 3),
+                    }
+                )
+    return rows
+
+
+def main() -> None:
+    rows = [row for target in TARGETS for row in asyncio.run(measure(target))]
+    print(
+        table(
+            "overhead: client.wallets.transaction(id) vs raw aiohttp GET + json.loads",
+            ["server", "concurrency", "calls", "raw req/s", "SDK req/s", "SDK/raw"],
+            [
+                (
+                    r["server"],
+                    r["concurrency"],
+                    r["calls"],
+                    r["raw_per_s"],
+                    r["sdk_per_s"],
+                    r["ratio"],
+                )
+                for r in rows
+            ],
+        )
+    )
+    print(f"written to {save('overhead', {'rows': rows})}\n")
+
+
+if __name__ == "__main__":
+    main()

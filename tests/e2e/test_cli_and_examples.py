@@ -1,0 +1,63 @@
+"""The README's main job (`octopus-async demo`), the sandbox command, and every example."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from octopus_async import OctopusClient
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+
+
+def test_demo_runs_against_the_embedded_sandbox():
+    result = run("-m", "octopus_async.cli", "demo")
+    assert result.returncode == 0, result.stderr
+    assert "logged in as client 42" in result.stdout
+    assert re.search(r"1\s+USD\s+10000\.00\s+PREPAID", result.stdout)
+    assert "Categories:    Gaming" in result.stdout
+    # Seven requests: login, wallets, one page of transactions, four reference lists.
+    assert "7 HTTP requests reached the sandbox" in result.stdout
+    assert "sandbox-secret" not in result.stdout + result.stderr
+
+
+async def test_sandbox_command_serves_clients():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "octopus_async.cli",
+        "sandbox",
+        "--port",
+        "0",
+        "--rate-limits",
+        "production",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        url = re.search(r"(http://\S+)", banner).group(1)
+        async with OctopusClient("sandbox-key", "sandbox-secret", base_url=url) as client:
+            assert len(await client.wallets.list()) == 3
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.name for path in EXAMPLES])
+def test_example_runs(example):
+    result = run(str(example))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()

@@ -55,8 +55,13 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
+    if not value >= 0:  # also rejects NaN
         raise InvalidRequestError(f"{attribute.name} must not be negative, got {value!r}")
+
+
+def _count(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRequestError(f"{attribute.name} must be a non-negative integer, got {value!r}")
 
 
 @attrs.frozen
@@ -80,7 +85,7 @@ class RetryPolicy:
     `max_retry_after` is not slept but raised (as `RateLimitError` for a 429).
     """
 
-    max_retries: int = attrs.field(default=4, validator=_non_negative)
+    max_retries: int = attrs.field(default=4, validator=_count)
     initial_backoff: float = attrs.field(default=0.2, validator=_positive)
     max_backoff: float = attrs.field(default=10.0, validator=_positive)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
@@ -91,7 +96,7 @@ class RetryPolicy:
 class Quota:
     """At most `requests` per `period` seconds."""
 
-    requests: int = attrs.field(validator=_positive)
+    requests: int = attrs.field(validator=[_count, _positive])
     period: float = attrs.field(default=60.0, validator=_positive)
 
 
@@ -201,7 +206,7 @@ class ClientConfig:
     rate_limits: RateLimits = attrs.field(factory=RateLimits.disabled)
     auth: AuthPolicy = AuthPolicy()
     reference_data_ttl: float = attrs.field(default=86400.0, validator=_non_negative)
-    max_connections: int = attrs.field(default=100, validator=_positive)
+    max_connections: int = attrs.field(default=100, validator=[_count, _positive])
 
     @classmethod
     def resolve(
@@ -237,13 +242,15 @@ class ClientConfig:
                 "api_secret is required: pass api_secret= or set OCTOPUS_API_SECRET",
                 param="api_secret",
             )
+        if base_url is None and environment is None:
+            # Arguments win over variables: OCTOPUS_BASE_URL only counts without either.
+            base_url = environ.get("OCTOPUS_BASE_URL") or None
         environment = environment or environ.get("OCTOPUS_ENVIRONMENT") or None
         if environment is not None and environment not in _ENVIRONMENT_URLS:
             raise InvalidRequestError(
                 f"environment must be 'sandbox' or 'production', got {environment!r}",
                 param="environment",
             )
-        base_url = base_url or environ.get("OCTOPUS_BASE_URL") or None
         if base_url is None:
             environment = environment or "sandbox"
             url = URL(_ENVIRONMENT_URLS[environment])
@@ -271,8 +278,12 @@ class ClientConfig:
 
 
 def _quotas_for_host(url: URL) -> RateLimits:
-    if url.origin() == URL(PRODUCTION_URL).origin():
+    def origin(of: URL) -> tuple[str, str | None, int | None]:
+        # Not URL.origin(): it keeps an explicit default port (":443") distinct.
+        return (of.scheme, of.host, of.port)
+
+    if origin(url) == origin(URL(PRODUCTION_URL)):
         return RateLimits.production()
-    if url.origin() == URL(SANDBOX_URL).origin():
+    if origin(url) == origin(URL(SANDBOX_URL)):
         return RateLimits.sandbox()
     return RateLimits.disabled()

@@ -245,13 +245,14 @@ class Transport:
                 self.tokens.reject(token)
                 continue
             error = _status_error(status, raw.headers, server_request_id, content)
+            retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
+            if status == 429 and retry_after is not None:
+                # Pause the class for every caller, whether or not this one retries.
+                self._limiter.defer(endpoint, retry_after)
             if status not in policy.retry_statuses or retries >= policy.max_retries:
                 raise error
-            retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
             if retry_after is not None and retry_after > policy.max_retry_after:
                 raise error
-            if status == 429 and retry_after is not None:
-                self._limiter.defer(endpoint, retry_after)
             delay = retry_after if retry_after is not None else _backoff(policy, retries)
             retries += 1
             self._announce_retry(method, path, request_id, attempt, delay, f"HTTP {status}")

@@ -73,7 +73,8 @@ class TokenBucket:
     def defer(self, seconds: float) -> None:
         """Hand out no token for the next `seconds` (the server asked us to wait)."""
         self._refill()
-        self._tokens = min(self._tokens, -seconds * self.rate)
+        # One token becomes available exactly `seconds` from now.
+        self._tokens = min(self._tokens, 1 - seconds * self.rate)
 
 
 class RateLimiter:

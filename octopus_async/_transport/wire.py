@@ -35,13 +35,19 @@ def _encode(value: Any) -> str:
             raise ValueError(f"cannot send a non-finite number: {value}")
         return format(value, "f")
     if isinstance(value, Mapping):
-        items = (f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items())
+        items = (f"{json.dumps(_key(k))}:{_encode(v)}" for k, v in value.items())
         return "{" + ",".join(items) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_encode(v) for v in value) + "]"
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"cannot send a non-finite number: {value}")
     return json.dumps(value)
+
+
+def _key(key: object) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
+    return key
 
 
 def encode_query(params: Mapping[str, Any]) -> dict[str, str]:
@@ -60,8 +66,16 @@ def encode_query(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def decode_json(body: bytes) -> Any:
-    """Parse a response body; JSON fractions become Decimal, never float (D6)."""
-    return json.loads(body, parse_float=Decimal)
+    """Parse a response body; JSON fractions become Decimal, never float (D6).
+
+    The non-standard literals NaN and Infinity, which Python's parser would turn into
+    floats, make the body invalid.
+    """
+    return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON number: {name}")
 
 
 def unwrap_envelope(document: Any) -> tuple[Any, bool | None]:
@@ -104,7 +118,7 @@ def parse_error_body(body: bytes) -> ErrorBody:
     return ErrorBody(text("name"), text("code"), text("message"))
 
 
-_RETRY_IN_MESSAGE = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+_RETRY_IN_MESSAGE = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE | re.ASCII)
 
 
 def parse_retry_after(

@@ -103,7 +103,8 @@ converter.register_structure_hook(Decimal, _structure_decimal)
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?",
+    re.ASCII,
 )
 
 
@@ -113,16 +114,14 @@ def parse_datetime(text: str) -> datetime:
     if match is None:
         raise _Reason("expected an RFC 3339 timestamp")
     year, month, day, hour, minute, second = (int(g) for g in match.group(1, 2, 3, 4, 5, 6))
-    fraction, sign, offset_h, offset_m = (
-        match.group(7),
-        match.group(9),
-        match.group(10),
-        match.group(11),
-    )
+    fraction, sign = match.group(7), match.group(9)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     tz = timezone.utc
     if sign:
-        offset = timedelta(hours=int(offset_h), minutes=int(offset_m))
+        offset_hours, offset_minutes = int(match.group(10)), int(match.group(11))
+        if offset_hours > 23 or offset_minutes > 59:
+            raise _Reason("expected a valid UTC offset")
+        offset = timedelta(hours=offset_hours, minutes=offset_minutes)
         tz = timezone(-offset if sign == "-" else offset)
     try:
         moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)

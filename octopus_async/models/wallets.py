@@ -54,7 +54,7 @@ class TransactionStatus(OpenEnum):
     FAILED: ClassVar[TransactionStatus]
 
 
-_ORDER_IN_REMARKS = re.compile(r"Order #(\d+)")
+_ORDER_IN_REMARKS = re.compile(r"Order #(\d+)", re.ASCII)
 
 
 @attrs.frozen

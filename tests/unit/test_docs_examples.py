@@ -1,0 +1,443 @@
+"""The payloads published in the API docs (tests/fixtures/docs_examples) read by the SDK.
+
+Every example this part of the SDK covers is parsed into its model with exact values:
+reference data, wallet transactions, charges quotes, auth envelopes and the error bodies
+(mapped to exception classes by `_status_error`). A manifest test makes sure a new example
+file cannot be added without being parsed here or listed as pending.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from octopus_async._transport.http import _status_error, _success
+from octopus_async._transport.wire import unwrap_envelope
+from octopus_async.errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    RateLimitError,
+    ValidationError,
+)
+from octopus_async.models import (
+    Category,
+    ChargesDetails,
+    ChargesQuote,
+    Country,
+    Currency,
+    Subcategory,
+    TokenSet,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+)
+from octopus_async.models._convert import structure
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "docs_examples"
+UTC = timezone.utc
+
+LOGOUT = "auth.logout.response.json"
+
+# Files parsed by this module.
+COVERED = {
+    "data.countries.response.json",
+    "data.countries.get.response.json",
+    "data.currencies.response.json",
+    "data.categories.response.json",
+    "data.subcategories.response.json",
+    "wallets.transactions.response.json",
+    "vouchers.charges.response.json",
+    "vouchers.charges.first_order.response.json",
+    "charges.fx.response.json",
+    "auth.login.response.json",
+    LOGOUT,
+    "error.authentication_required.json",
+    "error.authorization_header_required.json",
+    "error.duplicate_client_reference.json",
+    "error.invalid_product_id.json",
+    "error.mobile_number_required.json",
+    "error.rate_limited.json",
+}
+
+# Files for parts of the SDK not written yet (voucher products and orders, topups, eSIM,
+# webhooks) and request bodies. Move a file to COVERED when a test parses it.
+PENDING = {
+    "auth.refresh.request.json",
+    "esim.orders.create.request.json",
+    "esim.orders.list.response.json",
+    "esim.products.list.response.json",
+    "esim.variants.list.response.json",
+    "topups.charges.request.json",
+    "topups.lookup.request.json",
+    "topups.lookup.response.json",
+    "topups.orders.create.gaming.request.json",
+    "topups.orders.create.mobile.request.json",
+    "topups.orders.list.response.json",
+    "topups.products.list.response.json",
+    "topups.variants.list.response.json",
+    "vouchers.availability.request.json",
+    "vouchers.availability.response.json",
+    "vouchers.charges.first_order.request.json",
+    "vouchers.charges.request.json",
+    "vouchers.order.create.async.response.json",
+    "vouchers.order.create.first_order.request.json",
+    "vouchers.order.create.first_order.response.json",
+    "vouchers.order.create.request.json",
+    "vouchers.order.create.sync.response.json",
+    "webhook.order.delivered.json",
+    "webhook.order.partially_delivered.json",
+}
+
+
+def raw(name: str) -> bytes:
+    return (EXAMPLES / name).read_bytes()
+
+
+def load(name: str) -> Any:
+    return json.loads(raw(name).decode(), parse_float=Decimal)
+
+
+def no_headers() -> CIMultiDictProxy[str]:
+    return CIMultiDictProxy(CIMultiDict())
+
+
+# --- manifest ---------------------------------------------------------------------------
+
+
+def test_manifest_every_example_is_covered_or_pending() -> None:
+    on_disk = {path.name for path in EXAMPLES.glob("*.json")}
+    assert not COVERED & PENDING
+    assert on_disk == COVERED | PENDING, (
+        f"unaccounted: {sorted(on_disk - COVERED - PENDING)}; "
+        f"missing: {sorted((COVERED | PENDING) - on_disk)}"
+    )
+
+
+def test_covered_files_are_the_ones_the_tables_parse() -> None:
+    # The success and error tables below name every COVERED file.
+    parsed = {name for name, _ in SUCCESS_EXAMPLES} | {row[0] for row in ERROR_EXAMPLES} | {LOGOUT}
+    assert parsed == COVERED
+
+
+@pytest.mark.parametrize("name", sorted(COVERED | PENDING))
+def test_every_example_is_valid_json(name: str) -> None:
+    assert load(name) is not None
+
+
+# --- reference data ---------------------------------------------------------------------
+
+UNITED_STATES = Country(
+    id=1,
+    name="United States",
+    official_name="United States of America",
+    alpha_2="US",
+    alpha_3="USA",
+    numeric_code="840",
+    dialing_prefix="+1",
+)
+
+
+def test_countries() -> None:
+    document = load("data.countries.response.json")
+    countries = structure(document, tuple[Country, ...])
+    assert countries == (UNITED_STATES,)
+    assert countries[0].raw == document[0]
+
+
+def test_country_get() -> None:
+    country = structure(load("data.countries.get.response.json"), Country)
+    assert country == UNITED_STATES
+
+
+def test_currencies() -> None:
+    currencies = structure(load("data.currencies.response.json"), tuple[Currency, ...])
+    assert currencies == (
+        Currency(id=1, name="US Dollar", currency="USD", precision=2),
+        Currency(id=2, name="Euro", currency="EUR", precision=2),
+    )
+
+
+def test_categories() -> None:
+    categories = structure(load("data.categories.response.json"), tuple[Category, ...])
+    assert categories == (Category(id=1, name="Gaming"), Category(id=2, name="Mobile Top-Ups"))
+
+
+def test_subcategories() -> None:
+    subcategories = structure(load("data.subcategories.response.json"), tuple[Subcategory, ...])
+    assert subcategories == (
+        Subcategory(id=1, name="Steam"),
+        Subcategory(id=2, name="PlayStation"),
+    )
+
+
+# --- wallet transactions ----------------------------------------------------------------
+
+
+def test_transactions() -> None:
+    transactions = structure(load("wallets.transactions.response.json"), tuple[Transaction, ...])
+    assert transactions == (
+        Transaction(
+            id=456,
+            wallet_id=1,
+            currency_id=1,
+            amount=Decimal("50.00"),
+            transaction_type=TransactionType.DEBIT,
+            status=TransactionStatus.COMPLETED,
+            remarks="USD Wallet debited by amount 50.00 - Order #12345",
+            created_at=datetime(2025, 1, 15, 14, 30, tzinfo=UTC),
+        ),
+        Transaction(
+            id=455,
+            wallet_id=1,
+            currency_id=1,
+            amount=Decimal("1000.00"),
+            transaction_type=TransactionType.CREDIT,
+            status=TransactionStatus.COMPLETED,
+            remarks="FX conversion from EUR wallet",
+            created_at=datetime(2025, 1, 15, 10, 0, tzinfo=UTC),
+            source_currency="EUR",
+            destination_currency="USD",
+            forex_rate=Decimal("1.0850"),
+            conversion_charges=Decimal("2.50"),
+        ),
+    )
+    debit, credit = transactions
+    # Exact money: the docs' formatting survives, not just the numeric value.
+    assert str(debit.amount) == "50.00"
+    assert str(credit.forex_rate) == "1.0850"
+    assert str(credit.conversion_charges) == "2.50"
+    assert debit.signed_amount == Decimal("-50.00")
+    assert credit.signed_amount == Decimal("1000.00")
+    assert debit.order_id == 12345
+    assert credit.order_id is None
+    assert debit.transaction_type.is_known
+    assert debit.created_at.tzinfo is not None
+
+
+# --- charges quotes ---------------------------------------------------------------------
+
+
+def test_voucher_charges() -> None:
+    quote = structure(load("vouchers.charges.response.json"), ChargesQuote)
+    assert quote == ChargesQuote(
+        non_discounted_total=Decimal("250.00"),
+        discount_amount=Decimal("8.75"),
+        total_amount=Decimal("241.25"),
+        discount=Decimal("3.5"),
+        gst_amount=Decimal("0.00"),
+        total_payable=Decimal("241.25"),
+        max_quantity=100,
+        net_amount=Decimal("241.25"),
+        handling_fee_amount=Decimal("0.00"),
+        charges_details=ChargesDetails(
+            source_currency="USD",
+            destination_currency="USD",
+            forex_rate=None,
+            conversion_fee=None,
+        ),
+    )
+    assert str(quote.non_discounted_total) == "250.00"
+    assert quote.is_cross_currency is False
+    assert quote.source_currency == quote.destination_currency == "USD"
+
+
+def test_voucher_charges_first_order_abbreviated() -> None:
+    quote = structure(load("vouchers.charges.first_order.response.json"), ChargesQuote)
+    assert quote == ChargesQuote(
+        non_discounted_total=Decimal("100.00"),
+        discount_amount=Decimal("3.50"),
+        total_payable=Decimal("96.50"),
+        max_quantity=100,
+        charges_details=ChargesDetails(source_currency="USD", destination_currency="USD"),
+    )
+    # Omitted in the docs' abbreviated example, so None rather than an error.
+    assert quote.total_amount is None
+    assert quote.discount is None
+    assert quote.gst_amount is None
+    assert quote.net_amount is None
+    assert quote.handling_fee_amount is None
+    assert str(quote.total_payable) == "96.50"
+
+
+def test_charges_fx() -> None:
+    quote = structure(load("charges.fx.response.json"), ChargesQuote)
+    assert quote == ChargesQuote(
+        non_discounted_total=Decimal("250.00"),
+        discount_amount=Decimal("8.75"),
+        total_amount=Decimal("241.25"),
+        net_amount=Decimal("282.26"),
+        handling_fee_amount=Decimal("0.00"),
+        total_payable=Decimal("282.26"),
+        charges_details=ChargesDetails(
+            source_currency="GBP",
+            destination_currency="EUR",
+            forex_rate=Decimal("1.1700"),
+            conversion_fee=Decimal("0.0"),
+        ),
+    )
+    assert quote.discount is None
+    assert quote.gst_amount is None
+    assert quote.max_quantity is None
+    assert quote.is_cross_currency is True
+    assert (quote.source_currency, quote.destination_currency) == ("GBP", "EUR")
+    assert str(quote.charges_details.forex_rate) == "1.1700"
+    assert str(quote.charges_details.conversion_fee) == "0.0"
+
+
+# --- auth envelopes ---------------------------------------------------------------------
+
+LOGIN_TOKENS = TokenSet(
+    access_token="eyJ…",
+    refresh_token="eyJ…",
+    access_expires_at=datetime(2025, 1, 15, 13, 0, tzinfo=UTC),
+    refresh_expires_at=datetime(2025, 1, 22, 12, 0, tzinfo=UTC),
+    client_id=42,
+)
+
+
+def test_login() -> None:
+    data, success = unwrap_envelope(load("auth.login.response.json"))
+    assert success is True
+    assert structure(data, TokenSet) == LOGIN_TOKENS
+
+
+def test_logout() -> None:
+    data, success = unwrap_envelope(load(LOGOUT))
+    assert success is True
+    assert data == {"message": "Successfully logged out"}
+
+
+# The same bodies read the way the transport reads a 2xx response.
+SUCCESS_EXAMPLES = [
+    ("data.countries.response.json", tuple[Country, ...]),
+    ("data.countries.get.response.json", Country),
+    ("data.currencies.response.json", tuple[Currency, ...]),
+    ("data.categories.response.json", tuple[Category, ...]),
+    ("data.subcategories.response.json", tuple[Subcategory, ...]),
+    ("wallets.transactions.response.json", tuple[Transaction, ...]),
+    ("vouchers.charges.response.json", ChargesQuote),
+    ("vouchers.charges.first_order.response.json", ChargesQuote),
+    ("charges.fx.response.json", ChargesQuote),
+    ("auth.login.response.json", TokenSet),
+]
+
+
+@pytest.mark.parametrize(("name", "cls"), SUCCESS_EXAMPLES, ids=[n for n, _ in SUCCESS_EXAMPLES])
+def test_transport_reads_example_like_direct_parse(name: str, cls: Any) -> None:
+    response = _success("GET", "/x", 200, no_headers(), "req-1", raw(name), 0.0, 1)
+    expected = structure(unwrap_envelope(load(name))[0], cls)
+    assert response.parse(cls) == expected
+    assert response.request_id == "req-1"
+
+
+def test_transport_unwraps_logout_envelope() -> None:
+    name = LOGOUT
+    response = _success("POST", "/auth/logout", 200, no_headers(), "req-1", raw(name), 0.0, 1)
+    assert response.data == {"message": "Successfully logged out"}
+
+
+# --- error bodies -----------------------------------------------------------------------
+
+ERROR_EXAMPLES = [
+    (
+        "error.authentication_required.json",
+        401,
+        AuthenticationError,
+        "UNAUTHORIZED",
+        "UnauthorizedError",
+        "Authentication required",
+    ),
+    (
+        "error.authorization_header_required.json",
+        401,
+        AuthenticationError,
+        "UNAUTHORIZED",
+        "UnauthorizedError",
+        "Authorization header required",
+    ),
+    (
+        "error.duplicate_client_reference.json",
+        400,
+        BadRequestError,
+        "BAD_REQUEST",
+        "BadRequestError",
+        "Duplicate client_reference",
+    ),
+    (
+        "error.invalid_product_id.json",
+        400,
+        BadRequestError,
+        "BAD_REQUEST",
+        "BadRequestError",
+        "Invalid product ID",
+    ),
+    (
+        "error.mobile_number_required.json",
+        400,
+        ValidationError,
+        "VALIDATION_FAILURE",
+        "ValidationException",
+        "mobile_number is required",
+    ),
+    (
+        "error.rate_limited.json",
+        429,
+        RateLimitError,
+        "TOO_MANY_REQUESTS",
+        "TooManyRequestsError",
+        "Rate limit exceeded. Retry after 12 seconds.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "cls", "code", "error_name", "message"),
+    ERROR_EXAMPLES,
+    ids=[row[0] for row in ERROR_EXAMPLES],
+)
+def test_error_example(
+    name: str,
+    status: int,
+    cls: type[APIStatusError],
+    code: str,
+    error_name: str,
+    message: str,
+) -> None:
+    body = raw(name)
+    headers = CIMultiDictProxy(CIMultiDict({"X-Request-Id": "req-1"}))
+    error = _status_error(status, headers, "req-1", body)
+    assert type(error) is cls
+    assert error.status == status
+    assert (error.code, error.name, error.message) == (code, error_name, message)
+    assert error.request_id == "req-1"
+    assert error.body == body.decode()
+    assert error.headers["x-request-id"] == "req-1"
+    assert message in str(error)
+    assert "req-1" in str(error)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Retry-After": "12"}, {"retry-after": "12"}],
+    ids=["no-header", "header", "lowercase-header"],
+)
+def test_rate_limited_example_retry_after(headers: dict[str, str]) -> None:
+    error = _status_error(
+        429, CIMultiDictProxy(CIMultiDict(headers)), "req-1", raw("error.rate_limited.json")
+    )
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == 12.0
+
+
+def test_rate_limited_example_header_wins_over_message() -> None:
+    headers = CIMultiDictProxy(CIMultiDict({"Retry-After": "3"}))
+    error = _status_error(429, headers, "req-1", raw("error.rate_limited.json"))
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == 3.0

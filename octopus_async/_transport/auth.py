@@ -114,6 +114,7 @@ class TokenManager:
                 json={"refresh_token": refresh_token},
                 options=options,
                 authenticated=False,
+                credentials=True,
             )
         except AuthenticationError:
             logger.info("refresh token rejected; logging in again")
@@ -123,7 +124,12 @@ class TokenManager:
 
     async def _login(self, options: RequestOptions) -> TokenSet:
         response = await self._transport.request(
-            "POST", "/auth/login", json=self._credentials, options=options, authenticated=False
+            "POST",
+            "/auth/login",
+            json=self._credentials,
+            options=options,
+            authenticated=False,
+            credentials=True,
         )
         tokens = response.parse(TokenSet)
         logger.info("logged in (client_id=%s)", tokens.client_id)

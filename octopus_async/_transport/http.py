@@ -74,7 +74,10 @@ class RequestOptions:
 
 @attrs.frozen
 class APIResponse:
-    """A successful HTTP response with its body decoded (envelope removed)."""
+    """A successful HTTP response with its body decoded (envelope removed).
+
+    `credentials` marks a response that carries tokens: its body is withheld from errors.
+    """
 
     method: str
     path: str
@@ -85,21 +88,29 @@ class APIResponse:
     data: Any = attrs.field(repr=False)
     elapsed: float
     attempts: int
+    credentials: bool = False
 
     def parse(self, cls: type[T]) -> T:
         """The body as `cls`; a value that does not fit raises `APIResponseValidationError`."""
         try:
             return structure(self.data, cls)
         except ShapeError as exc:
-            raise APIResponseValidationError(
-                exc.reason,
-                field=exc.field,
-                status=self.status,
-                request_id=self.request_id,
-                headers=self.headers,
-                body=self.body.decode("utf-8", "replace"),
-            ) from None
+            raise self.invalid(exc.reason, exc.field) from None
 
+    def invalid(self, reason: str, field: str = "") -> APIResponseValidationError:
+        """The error for a body that does not have the documented shape."""
+        body = _WITHHELD if self.credentials else self.body.decode("utf-8", "replace")
+        return APIResponseValidationError(
+            reason,
+            field=field,
+            status=self.status,
+            request_id=self.request_id,
+            headers=self.headers,
+            body=body,
+        )
+
+
+_WITHHELD = "(withheld: the response carries credentials)"
 
 _CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -169,8 +180,12 @@ class Transport:
         json: Any = None,
         authenticated: bool = True,
         read_timeout: float | None = None,
+        credentials: bool = False,
     ) -> APIResponse:
-        """Send one API call, retrying per `options.retry`, and return its 2xx response."""
+        """Send one API call, retrying per `options.retry`, and return its 2xx response.
+
+        `credentials=True` marks a call whose answer carries tokens (login, refresh).
+        """
         session = self._get_session()
         request_id = new_request_id()
         url = URL(self._base + path)
@@ -237,9 +252,22 @@ class Transport:
                     attempt,
                 )
             if 200 <= status < 300:
-                return _success(
-                    method, path, status, raw.headers, server_request_id, content, elapsed, attempt
+                data, problem = _decode(content)
+                response = APIResponse(
+                    method,
+                    path,
+                    status,
+                    raw.headers,
+                    server_request_id,
+                    content,
+                    data,
+                    elapsed,
+                    attempt,
+                    credentials,
                 )
+                if problem is not None:
+                    raise response.invalid(problem)
+                return response
             if status == 401 and token is not None and not replayed_after_401:
                 replayed_after_401 = True
                 self.tokens.reject(token)
@@ -298,36 +326,18 @@ def _connection_error(
     )
 
 
-def _success(
-    method: str,
-    path: str,
-    status: int,
-    headers: CIMultiDictProxy[str],
-    request_id: str,
-    content: bytes,
-    elapsed: float,
-    attempts: int,
-) -> APIResponse:
-    def unreadable(reason: str) -> APIResponseValidationError:
-        return APIResponseValidationError(
-            reason,
-            field="",
-            status=status,
-            request_id=request_id,
-            headers=headers,
-            body=content.decode("utf-8", "replace"),
-        )
-
-    data: Any = None
-    if content.strip():
-        try:
-            document = decode_json(content)
-        except ValueError:
-            raise unreadable("the body is not JSON") from None
-        data, success = unwrap_envelope(document)
-        if success is False:
-            raise unreadable("the envelope says success=false")
-    return APIResponse(method, path, status, headers, request_id, content, data, elapsed, attempts)
+def _decode(content: bytes) -> tuple[Any, str | None]:
+    """The payload of a 2xx body, and what is wrong with it (None when nothing)."""
+    if not content.strip():
+        return None, None
+    try:
+        document = decode_json(content)
+    except ValueError:
+        return None, "the body is not JSON"
+    data, success = unwrap_envelope(document)
+    if success is False:
+        return data, "the envelope says success=false"
+    return data, None
 
 
 _STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {

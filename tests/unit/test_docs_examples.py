@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from octopus_async._transport.http import _status_error, _success
+from octopus_async._transport.http import APIResponse, _decode, _status_error
 from octopus_async._transport.wire import unwrap_envelope
 from octopus_async.errors import (
     APIStatusError,
@@ -329,9 +329,17 @@ SUCCESS_EXAMPLES = [
 ]
 
 
+def read_success(method: str, path: str, name: str) -> APIResponse:
+    """The 2xx response the transport builds for this example body."""
+    content = raw(name)
+    data, problem = _decode(content)
+    assert problem is None
+    return APIResponse(method, path, 200, no_headers(), "req-1", content, data, 0.0, 1)
+
+
 @pytest.mark.parametrize(("name", "cls"), SUCCESS_EXAMPLES, ids=[n for n, _ in SUCCESS_EXAMPLES])
 def test_transport_reads_example_like_direct_parse(name: str, cls: Any) -> None:
-    response = _success("GET", "/x", 200, no_headers(), "req-1", raw(name), 0.0, 1)
+    response = read_success("GET", "/x", name)
     expected = structure(unwrap_envelope(load(name))[0], cls)
     assert response.parse(cls) == expected
     assert response.request_id == "req-1"
@@ -339,7 +347,7 @@ def test_transport_reads_example_like_direct_parse(name: str, cls: Any) -> None:
 
 def test_transport_unwraps_logout_envelope() -> None:
     name = LOGOUT
-    response = _success("POST", "/auth/logout", 200, no_headers(), "req-1", raw(name), 0.0, 1)
+    response = read_success("POST", "/auth/logout", name)
     assert response.data == {"message": "Successfully logged out"}
 
 

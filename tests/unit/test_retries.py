@@ -886,3 +886,15 @@ async def test_long_retry_after_pauses_the_endpoint_class(wire, make_wire_client
         await asyncio.wait_for(client.wallets.list(), 0.1)
 
     assert len(calls(wire, "GET", WALLETS)) == 1
+
+
+async def test_an_unreadable_login_answer_withholds_the_tokens(bare_wire):
+    """A malformed login response raises without keeping the tokens it may carry."""
+    body = {"success": True, "data": {"access_token": "tok-SECRET", "refresh_token": 7}}
+    bare_wire.post(f"{API}/auth/login", payload=body)
+    async with OctopusClient("key", "secret", base_url=API, retry=FAST_RETRY) as client:
+        with pytest.raises(APIResponseValidationError) as raised:
+            await client.wallets.list()
+    assert raised.value.field == "refresh_token"
+    assert "tok-SECRET" not in raised.value.body
+    assert "withheld" in raised.value.body

@@ -13,6 +13,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -45,8 +47,16 @@ async def server_process(*args: str) -> AsyncIterator[str]:
         await process.wait()
 
 
-async def rate(operation: Callable[[], Awaitable[object]], total: int, concurrency: int) -> float:
-    """Calls per second of `operation`, `total` calls with `concurrency` in flight."""
+@attrs.frozen
+class Rate:
+    """Throughput of a run and the client's own CPU time per call (less noisy on a shared box)."""
+
+    per_second: float
+    cpu_us_per_call: float
+
+
+async def rate(operation: Callable[[], Awaitable[object]], total: int, concurrency: int) -> Rate:
+    """Run `operation` `total` times with `concurrency` calls in flight."""
     remaining = total
 
     async def worker() -> None:
@@ -55,9 +65,11 @@ async def rate(operation: Callable[[], Awaitable[object]], total: int, concurren
             remaining -= 1
             await operation()
 
+    cpu = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return total / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return Rate(total / elapsed, (time.process_time() - cpu) / total * 1e6)
 
 
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -60,37 +60,41 @@ async def measure(target: str) -> list[dict[str, Any]]:
                 for _ in range(ROUNDS):
                     raws.append(await rate(raw_get, calls, concurrency))
                     sdks.append(await rate(sdk_get, calls, concurrency))
-                raw, sdk = statistics.median(raws), statistics.median(sdks)
                 rows.append(
                     {
                         "server": target,
                         "concurrency": concurrency,
                         "calls": calls,
-                        "raw_per_s": round(raw),
-                        "sdk_per_s": round(sdk),
-                        "ratio": round(sdk / raw, 3),
+                        "raw_per_s": round(statistics.median(r.per_second for r in raws)),
+                        "sdk_per_s": round(statistics.median(r.per_second for r in sdks)),
+                        "raw_cpu_us": round(statistics.median(r.cpu_us_per_call for r in raws)),
+                        "sdk_cpu_us": round(statistics.median(r.cpu_us_per_call for r in sdks)),
                     }
                 )
+                row = rows[-1]
+                row["ratio"] = round(row["sdk_per_s"] / row["raw_per_s"], 3)
+                row["sdk_extra_cpu_us"] = row["sdk_cpu_us"] - row["raw_cpu_us"]
     return rows
 
 
 def main() -> None:
     rows = [row for target in TARGETS for row in asyncio.run(measure(target))]
+    columns = {
+        "server": "server",
+        "concurrency": "concurrency",
+        "raw_per_s": "raw req/s",
+        "sdk_per_s": "SDK req/s",
+        "ratio": "SDK/raw",
+        "raw_cpu_us": "raw CPU µs/call",
+        "sdk_cpu_us": "SDK CPU µs/call",
+        "sdk_extra_cpu_us": "SDK extra µs",
+    }
     print(
         table(
-            "overhead: client.wallets.transaction(id) vs raw aiohttp GET + json.loads",
-            ["server", "concurrency", "calls", "raw req/s", "SDK req/s", "SDK/raw"],
-            [
-                (
-                    r["server"],
-                    r["concurrency"],
-                    r["calls"],
-                    r["raw_per_s"],
-                    r["sdk_per_s"],
-                    r["ratio"],
-                )
-                for r in rows
-            ],
+            "overhead: client.wallets.transaction(id) vs raw aiohttp GET + json.loads "
+            f"(median of {ROUNDS} interleaved rounds; CPU is the client process's own)",
+            list(columns.values()),
+            [[row[key] for key in columns] for row in rows],
         )
     )
     print(f"written to {save('overhead', {'rows': rows})}\n")

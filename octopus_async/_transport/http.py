@@ -138,6 +138,7 @@ class Transport:
             store=token_store,
         )
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -191,9 +192,9 @@ class Transport:
         url = URL(self._base + path)
         query = encode_query(params) if params else None
         body = encode_json(json) if json is not None else None
-        timeout = aiohttp.ClientTimeout(
-            sock_connect=options.timeouts.connect,
-            sock_read=read_timeout if read_timeout is not None else options.timeouts.read,
+        timeout = self._timeout(
+            options.timeouts.connect,
+            read_timeout if read_timeout is not None else options.timeouts.read,
         )
         endpoint = endpoint_class(method, path)
         policy = options.retry
@@ -209,7 +210,8 @@ class Transport:
                 headers["Authorization"] = f"Bearer {token}"
             if body is not None:
                 headers["Content-Type"] = "application/json"
-            self._emit(RequestStarted(method, path, request_id, attempt))
+            if self._hooks:
+                self._emit(RequestStarted(method, path, request_id, attempt))
             started = time.perf_counter()
             try:
                 async with session.request(
@@ -240,7 +242,8 @@ class Transport:
             elapsed = time.perf_counter() - started
             status = raw.status
             server_request_id = raw.headers.get("X-Request-Id", request_id)
-            self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
+            if self._hooks:
+                self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %d in %.1f ms (request_id=%s, attempt=%d)",
@@ -286,6 +289,15 @@ class Transport:
             self._announce_retry(method, path, request_id, attempt, delay, f"HTTP {status}")
             await asyncio.sleep(delay)
 
+    def _timeout(self, connect: float, read: float) -> aiohttp.ClientTimeout:
+        # Connect and read only: time spent waiting for a free connection in the pool is
+        # not a network timeout, and a busy client must not turn it into one.
+        timeout = self._timeouts.get((connect, read))
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+            self._timeouts[(connect, read)] = timeout
+        return timeout
+
     def _announce_retry(
         self, method: str, path: str, request_id: str, attempt: int, delay: float, reason: str
     ) -> None:
@@ -298,7 +310,8 @@ class Transport:
             request_id,
             attempt,
         )
-        self._emit(RetryScheduled(method, path, request_id, attempt, delay, reason))
+        if self._hooks:
+            self._emit(RetryScheduled(method, path, request_id, attempt, delay, reason))
 
     def _emit(self, event: RequestEvent) -> None:
         for hook in self._hooks:

@@ -65,17 +65,21 @@ def encode_query(params: Mapping[str, Any]) -> dict[str, str]:
     return query
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON number: {name}")
+
+
+# One decoder for every response: json.loads would build a new one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def decode_json(body: bytes) -> Any:
-    """Parse a response body; JSON fractions become Decimal, never float (D6).
+    """Parse a UTF-8 response body; JSON fractions become Decimal, never float (D6).
 
     The non-standard literals NaN and Infinity, which Python's parser would turn into
     floats, make the body invalid.
     """
-    return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON number: {name}")
+    return _DECODER.decode(body.decode("utf-8"))
 
 
 def unwrap_envelope(document: Any) -> tuple[Any, bool | None]:

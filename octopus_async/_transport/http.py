@@ -210,8 +210,7 @@ class Transport:
                 headers["Authorization"] = f"Bearer {token}"
             if body is not None:
                 headers["Content-Type"] = "application/json"
-            if self._hooks:
-                self._emit(RequestStarted(method, path, request_id, attempt))
+            self._emit(RequestStarted(method, path, request_id, attempt))
             started = time.perf_counter()
             try:
                 async with session.request(
@@ -242,8 +241,7 @@ class Transport:
             elapsed = time.perf_counter() - started
             status = raw.status
             server_request_id = raw.headers.get("X-Request-Id", request_id)
-            if self._hooks:
-                self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
+            self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %d in %.1f ms (request_id=%s, attempt=%d)",
@@ -310,8 +308,7 @@ class Transport:
             request_id,
             attempt,
         )
-        if self._hooks:
-            self._emit(RetryScheduled(method, path, request_id, attempt, delay, reason))
+        self._emit(RetryScheduled(method, path, request_id, attempt, delay, reason))
 
     def _emit(self, event: RequestEvent) -> None:
         for hook in self._hooks:

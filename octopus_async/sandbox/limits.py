@@ -41,17 +41,13 @@ class ServerRateLimits:
             name: _Bucket(quota.requests, quota.requests / quota.period, clock)
             for name, quota in limits.quotas.items()
         }
-        self.rejected = 0
 
     def check(self, endpoint: EndpointClass | None) -> float | None:
         """None when the request may proceed; else the seconds the client must wait."""
         bucket = self._buckets.get(endpoint) if endpoint else None
         if bucket is None:
             return None
-        wait = bucket.take()
-        if wait is not None:
-            self.rejected += 1
-        return wait
+        return bucket.take()
 
 
 def format_seconds(seconds: float) -> str:

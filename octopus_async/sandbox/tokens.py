@@ -62,9 +62,7 @@ class TokenAuthority:
         self.refresh_ttl = refresh_ttl
         self._clock = clock
         self._generation: dict[int, int] = {}
-        self._live_refresh: set[str] = set()
-        self.issued = 0
-        self.refreshed = 0
+        self._live_refresh: dict[str, int] = {}  # unused refresh token id -> client id
 
     def issue(self, client_id: int) -> IssuedTokens:
         now = self._clock()
@@ -72,8 +70,7 @@ class TokenAuthority:
         access_exp = now + self.access_ttl
         refresh_exp = now + self.refresh_ttl
         refresh_id = uuid.uuid4().hex
-        self._live_refresh.add(refresh_id)
-        self.issued += 1
+        self._live_refresh[refresh_id] = client_id
         return IssuedTokens(
             access_token=self._sign(
                 client_id, "access", uuid.uuid4().hex, now, access_exp, generation
@@ -93,15 +90,16 @@ class TokenAuthority:
     def rotate(self, refresh_token: str) -> IssuedTokens:
         """New tokens for a valid refresh token, which is revoked in the same step."""
         claims = self._verify(refresh_token, "refresh")
-        if claims["jti"] not in self._live_refresh:
+        if self._live_refresh.pop(claims["jti"], None) is None:
             raise InvalidToken("refresh token already used or revoked")
-        self._live_refresh.discard(claims["jti"])
-        self.refreshed += 1
         return self.issue(int(claims["sub"]))
 
     def revoke_all(self, client_id: int) -> None:
         """Invalidate every access and refresh token issued to `client_id` so far."""
         self._generation[client_id] = self._generation.get(client_id, 0) + 1
+        self._live_refresh = {
+            token_id: owner for token_id, owner in self._live_refresh.items() if owner != client_id
+        }
 
     def _sign(
         self, client_id: int, kind: str, token_id: str, now: float, exp: float, generation: int

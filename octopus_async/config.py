@@ -7,6 +7,7 @@ be overridden per call through `OctopusClient.with_options`.
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
@@ -90,6 +91,11 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=10.0, validator=_positive)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+    def backoff(self, retries_done: int) -> float:
+        """Seconds to wait before the next retry: full jitter (D19)."""
+        ceiling = min(self.max_backoff, self.initial_backoff * 2**retries_done)
+        return random.uniform(0, ceiling)
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ OctopusError
 ├── APIResponseValidationError                a 2xx answer the SDK could not read
 └── APIStatusError  (status, code, name, message, request_id, headers, body)
     ├── BadRequestError (400) ── ValidationError (VALIDATION_FAILURE)
+    │                        ├── DuplicateClientReferenceError (carries the existing order)
     │                        └── FeatureNotEnabledError (INVALID_FEATURE)
     ├── AuthenticationError (401)   ├── PermissionDeniedError (403)   ├── NotFoundError (404)
     ├── RateLimitError (429, retry_after)   └── ServerError (5xx)
@@ -30,6 +31,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "DuplicateClientReferenceError",
     "FeatureNotEnabledError",
     "InvalidRequestError",
     "NotFoundError",
@@ -49,7 +51,13 @@ def _restore(cls: type[OctopusError], args: tuple[Any, ...], state: dict[str, An
 
 
 class OctopusError(Exception):
-    """Base class of every error raised by octopus_async."""
+    """Base class of every error raised by octopus_async.
+
+    `client_reference` is set on every error raised by an order creation: the reference
+    the order has (or would have), so it can be looked up with `orders.find` later.
+    """
+
+    client_reference: str | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which default exception pickling
@@ -162,6 +170,17 @@ class BadRequestError(APIStatusError):
 
 class ValidationError(BadRequestError):
     """400 VALIDATION_FAILURE: a required field was missing or had the wrong type."""
+
+
+class DuplicateClientReferenceError(BadRequestError):
+    """400 "Duplicate client_reference": an order with this reference exists already.
+
+    Raised when the reference was in use before this call: `order` is that existing order
+    (None when it could not be fetched). A duplicate caused by this call's own retry is
+    not an error: the create returns the order it made, marked `recovered`.
+    """
+
+    order: Any = None
 
 
 class FeatureNotEnabledError(BadRequestError):

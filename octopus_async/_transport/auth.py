@@ -114,7 +114,7 @@ class TokenManager:
                 json={"refresh_token": refresh_token},
                 options=options,
                 authenticated=False,
-                credentials=True,
+                sensitive=True,
             )
         except AuthenticationError:
             logger.info("refresh token rejected; logging in again")
@@ -129,7 +129,7 @@ class TokenManager:
             json=self._credentials,
             options=options,
             authenticated=False,
-            credentials=True,
+            sensitive=True,
         )
         tokens = response.parse(TokenSet)
         logger.info("logged in (client_id=%s)", tokens.client_id)

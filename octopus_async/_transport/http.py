@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
-import random
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -24,6 +23,7 @@ from ..errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    DuplicateClientReferenceError,
     FeatureNotEnabledError,
     NotFoundError,
     PermissionDeniedError,
@@ -76,7 +76,8 @@ class RequestOptions:
 class APIResponse:
     """A successful HTTP response with its body decoded (envelope removed).
 
-    `credentials` marks a response that carries tokens: its body is withheld from errors.
+    `sensitive` marks a response that carries secrets (tokens, voucher codes, activation
+    codes): its body is withheld from errors.
     """
 
     method: str
@@ -88,7 +89,7 @@ class APIResponse:
     data: Any = attrs.field(repr=False)
     elapsed: float
     attempts: int
-    credentials: bool = False
+    sensitive: bool = False
 
     def parse(self, cls: type[T]) -> T:
         """The body as `cls`; a value that does not fit raises `APIResponseValidationError`."""
@@ -99,7 +100,7 @@ class APIResponse:
 
     def invalid(self, reason: str, field: str = "") -> APIResponseValidationError:
         """The error for a body that does not have the documented shape."""
-        body = _WITHHELD if self.credentials else self.body.decode("utf-8", "replace")
+        body = _WITHHELD if self.sensitive else self.body.decode("utf-8", "replace")
         return APIResponseValidationError(
             reason,
             field=field,
@@ -110,7 +111,7 @@ class APIResponse:
         )
 
 
-_WITHHELD = "(withheld: the response carries credentials)"
+_WITHHELD = "(withheld: the response carries secrets)"
 
 _CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -181,11 +182,15 @@ class Transport:
         json: Any = None,
         authenticated: bool = True,
         read_timeout: float | None = None,
-        credentials: bool = False,
+        sensitive: bool = False,
+        idempotent: bool = True,
     ) -> APIResponse:
         """Send one API call, retrying per `options.retry`, and return its 2xx response.
 
-        `credentials=True` marks a call whose answer carries tokens (login, refresh).
+        `sensitive=True` marks a call whose answer carries secrets. `idempotent=False`
+        retries only failures that prove the request was not processed (a refused
+        connection, a 429); any other failure is raised at once for the caller to settle,
+        since the server may have acted on the request.
         """
         session = self._get_session()
         request_id = new_request_id()
@@ -229,9 +234,9 @@ class Transport:
                     RequestFailed(method, path, request_id, attempt, type(exc).__name__, elapsed)
                 )
                 failure = _connection_error(exc, method, path, request_id)
-                if retries >= policy.max_retries:
+                if retries >= policy.max_retries or not (idempotent or _never_sent(exc)):
                     raise failure from exc
-                delay = _backoff(policy, retries)
+                delay = policy.backoff(retries)
                 retries += 1
                 self._announce_retry(
                     method, path, request_id, attempt, delay, type(failure).__name__
@@ -264,7 +269,7 @@ class Transport:
                     data,
                     elapsed,
                     attempt,
-                    credentials,
+                    sensitive,
                 )
                 if problem is not None:
                     raise response.invalid(problem)
@@ -280,9 +285,11 @@ class Transport:
                 self._limiter.defer(endpoint, retry_after)
             if status not in policy.retry_statuses or retries >= policy.max_retries:
                 raise error
+            if not idempotent and status != 429:
+                raise error
             if retry_after is not None and retry_after > policy.max_retry_after:
                 raise error
-            delay = retry_after if retry_after is not None else _backoff(policy, retries)
+            delay = retry_after if retry_after is not None else policy.backoff(retries)
             retries += 1
             self._announce_retry(method, path, request_id, attempt, delay, f"HTTP {status}")
             await asyncio.sleep(delay)
@@ -318,10 +325,9 @@ class Transport:
                 logger.exception("a request hook raised; the request goes on")
 
 
-def _backoff(policy: RetryPolicy, retries_done: int) -> float:
-    """Full jitter: uniform in [0, min(cap, initial * 2**n)] (D19)."""
-    ceiling = min(policy.max_backoff, policy.initial_backoff * 2**retries_done)
-    return random.uniform(0, ceiling)
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the failure happened before the request could reach the server."""
+    return isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
 
 
 def _connection_error(
@@ -357,6 +363,7 @@ _STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
     404: NotFoundError,
     429: RateLimitError,
 }
+_DUPLICATE_REFERENCE = "duplicate client_reference"
 _CODE_ERRORS: Mapping[str, type[APIStatusError]] = {
     "VALIDATION_FAILURE": ValidationError,
     "INVALID_FEATURE": FeatureNotEnabledError,
@@ -373,6 +380,9 @@ def _status_error(
         cls = ServerError if status >= 500 else APIStatusError
     if cls is BadRequestError and body.code is not None:
         cls = _CODE_ERRORS.get(body.code, cls)
+    if cls is BadRequestError and _DUPLICATE_REFERENCE in (body.message or "").lower():
+        # The duplicate has no code of its own (BAD_REQUEST); only the message tells (D24).
+        cls = DuplicateClientReferenceError
     error = cls(
         status=status,
         code=body.code,

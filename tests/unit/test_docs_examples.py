@@ -23,6 +23,7 @@ from octopus_async.errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    DuplicateClientReferenceError,
     RateLimitError,
     ValidationError,
 )
@@ -373,7 +374,7 @@ ERROR_EXAMPLES = [
     (
         "error.duplicate_client_reference.json",
         400,
-        BadRequestError,
+        DuplicateClientReferenceError,
         "BAD_REQUEST",
         "BadRequestError",
         "Duplicate client_reference",

@@ -24,6 +24,7 @@ from octopus_async.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    DuplicateClientReferenceError,
     FeatureNotEnabledError,
     InvalidRequestError,
     NotFoundError,
@@ -63,6 +64,12 @@ def _rate_limited() -> RateLimitError:
     return error
 
 
+def _duplicate() -> DuplicateClientReferenceError:
+    error = DuplicateClientReferenceError(**_status_kwargs(400))
+    error.client_reference = "campaign-0001"
+    return error
+
+
 EXAMPLES: dict[type[OctopusError], Any] = {
     OctopusError: lambda: OctopusError("base"),
     InvalidRequestError: lambda: InvalidRequestError("bad quantity", param="quantity"),
@@ -84,6 +91,7 @@ EXAMPLES: dict[type[OctopusError], Any] = {
     BadRequestError: lambda: BadRequestError(**_status_kwargs(400)),
     ValidationError: lambda: ValidationError(**_status_kwargs(400)),
     FeatureNotEnabledError: lambda: FeatureNotEnabledError(**_status_kwargs(400)),
+    DuplicateClientReferenceError: _duplicate,
     AuthenticationError: lambda: AuthenticationError(**_status_kwargs(401)),
     PermissionDeniedError: lambda: PermissionDeniedError(**_status_kwargs(403)),
     NotFoundError: lambda: NotFoundError(**_status_kwargs(404)),
@@ -92,6 +100,7 @@ EXAMPLES: dict[type[OctopusError], Any] = {
 }
 
 ATTRIBUTES = (
+    "client_reference",
     "status",
     "code",
     "name",
@@ -191,6 +200,7 @@ def test_headers_are_copied_not_shared() -> None:
         (BadRequestError, APIStatusError),
         (ValidationError, BadRequestError),
         (FeatureNotEnabledError, BadRequestError),
+        (DuplicateClientReferenceError, BadRequestError),
         (AuthenticationError, APIStatusError),
         (PermissionDeniedError, APIStatusError),
         (NotFoundError, APIStatusError),
@@ -359,3 +369,17 @@ def test_request_id_in_text(cls: type[OctopusError]) -> None:
     error = EXAMPLES[cls]()
     assert error.request_id
     assert f"request_id={error.request_id}" in str(error)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Duplicate client_reference", "duplicate CLIENT_REFERENCE: MY_ORDER_001"],
+)
+def test_duplicate_reference_is_recognised_by_its_message(message: str) -> None:
+    error = _map(400, _body("BAD_REQUEST", "BadRequestError", message))
+    assert type(error) is DuplicateClientReferenceError
+    assert error.order is None
+
+
+def test_other_bad_requests_stay_bad_requests() -> None:
+    assert type(_map(400, _body("BAD_REQUEST", message="Invalid product ID"))) is BadRequestError

@@ -16,6 +16,7 @@ from .config import AuthPolicy, ClientConfig, RateLimits, RetryPolicy, Timeouts
 from .resources._base import RawResponse, Requester, capture_responses
 from .resources.auth import Auth
 from .resources.data import ReferenceData, ReferenceDataCache
+from .resources.vouchers import Vouchers
 from .resources.wallets import Wallets
 
 __all__ = ["OctopusClient"]
@@ -41,6 +42,7 @@ class OctopusClient:
     auth: Auth
     data: ReferenceData
     wallets: Wallets
+    vouchers: Vouchers
 
     def __init__(
         self,
@@ -93,6 +95,7 @@ class OctopusClient:
         self.auth = Auth(requester)
         self.data = ReferenceData(requester, reference_data)
         self.wallets = Wallets(requester)
+        self.vouchers = Vouchers(requester)
 
     def with_options(
         self, *, timeout: float | Timeouts | None = None, max_retries: int | None = None

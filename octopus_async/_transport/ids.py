@@ -1,11 +1,14 @@
-"""Identifiers the client mints: request ids (D10)."""
+"""Identifiers the client mints: request ids (D10) and order references (D23)."""
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 
-__all__ = ["new_request_id"]
+from ..errors import InvalidRequestError
+
+__all__ = ["check_client_reference", "new_client_reference", "new_request_id"]
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Two base62 digits per division halves the work of encoding 160 bits.
@@ -26,3 +29,22 @@ def new_request_id() -> str:
         pairs.append(_DIGIT_PAIRS[pair])
     # 14 pairs give 28 digits; 2**160 < 62**27, so the first is always "0".
     return "".join(reversed(pairs))[1:]
+
+
+def new_client_reference() -> str:
+    """A fresh `client_reference` for an order the caller did not name (D23)."""
+    return f"oc_{uuid.uuid4().hex}"
+
+
+def check_client_reference(reference: object) -> str:
+    """`reference` if it is a valid client_reference (1-255 printable ASCII characters, D23)."""
+    if not isinstance(reference, str) or not 1 <= len(reference) <= 255:
+        raise InvalidRequestError(
+            "client_reference must be a string of 1 to 255 characters", param="client_reference"
+        )
+    if not all(" " <= character <= "~" for character in reference):
+        raise InvalidRequestError(
+            "client_reference may hold printable ASCII characters only (0x20-0x7E)",
+            param="client_reference",
+        )
+    return reference

@@ -4,20 +4,34 @@ from ._base import OpenEnum
 from .auth import TokenSet
 from .charges import ChargesDetails, ChargesQuote
 from .reference import Category, Country, Currency, Subcategory
+from .vouchers import (
+    Availability,
+    Denomination,
+    Voucher,
+    VoucherOrder,
+    VoucherOrderStatus,
+    VoucherProduct,
+)
 from .wallets import Transaction, TransactionStatus, TransactionType, Wallet, WalletType
 
 __all__ = [
+    "Availability",
     "Category",
     "ChargesDetails",
     "ChargesQuote",
     "Country",
     "Currency",
+    "Denomination",
     "OpenEnum",
     "Subcategory",
     "TokenSet",
     "Transaction",
     "TransactionStatus",
     "TransactionType",
+    "Voucher",
+    "VoucherOrder",
+    "VoucherOrderStatus",
+    "VoucherProduct",
     "Wallet",
     "WalletType",
 ]

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-__all__ = ["OpenEnum", "raw_field"]
+__all__ = ["OpenEnum", "local_field", "raw_field", "secret_field"]
 
 
 class OpenEnum(str):
@@ -42,3 +42,17 @@ class OpenEnum(str):
 def raw_field() -> Any:
     """The `raw` attribute: the JSON object as received, set by the converter (D8)."""
     return attrs.field(init=False, factory=dict, repr=False, eq=False)
+
+
+def local_field(default: Any) -> Any:
+    """An attribute the SDK sets itself; never read from the JSON."""
+    return attrs.field(default=default, kw_only=True, metadata={"local": True})
+
+
+def _hidden(value: object) -> str:
+    return "None" if value is None else "'***'"
+
+
+def secret_field() -> Any:
+    """An optional string that must never show in `repr` (a code, a PIN, a claim URL)."""
+    return attrs.field(default=None, repr=_hidden)

@@ -11,12 +11,12 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
 
 from ._base import OpenEnum
 
-__all__ = ["ShapeError", "converter", "parse_datetime", "structure"]
+__all__ = ["ShapeError", "converter", "evolve", "parse_datetime", "structure"]
 
 T = TypeVar("T")
 
@@ -173,7 +173,8 @@ def _has_raw(cls: Any) -> bool:
 
 
 def _model_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    inner = make_dict_structure_fn(cls, conv)
+    local = {a.name: override(omit=True) for a in attrs.fields(cls) if a.metadata.get("local")}
+    inner = make_dict_structure_fn(cls, conv, **local)  # type: ignore[arg-type]
 
     def hook(value: Any, type_: Any) -> Any:
         if not isinstance(value, Mapping):
@@ -187,3 +188,10 @@ def _model_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any
 
 
 converter.register_structure_hook_factory(_has_raw, _model_factory)
+
+
+def evolve(model: T, **changes: Any) -> T:
+    """`attrs.evolve` for models: the copy keeps the JSON it was read from in `raw`."""
+    copy = attrs.evolve(model, **changes)  # type: ignore[misc]
+    object.__setattr__(copy, "raw", model.raw)  # type: ignore[attr-defined]
+    return copy

@@ -3,6 +3,15 @@
 from ._base import RawResponse
 from .auth import Auth
 from .data import ReferenceData
+from .vouchers import VoucherOrders, VoucherProducts, Vouchers
 from .wallets import Wallets
 
-__all__ = ["Auth", "RawResponse", "ReferenceData", "Wallets"]
+__all__ = [
+    "Auth",
+    "RawResponse",
+    "ReferenceData",
+    "VoucherOrders",
+    "VoucherProducts",
+    "Vouchers",
+    "Wallets",
+]

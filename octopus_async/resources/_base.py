@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Mapping
 from contextvars import ContextVar
+from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -19,6 +21,9 @@ __all__ = [
     "Resource",
     "capture_responses",
     "record_response",
+    "require_amount",
+    "require_count",
+    "require_email",
     "require_id",
 ]
 
@@ -90,16 +95,32 @@ class Requester:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         read_timeout: float | None = None,
+        sensitive: bool = False,
+        idempotent: bool = True,
     ) -> APIResponse:
         response = await self.transport.request(
-            method, path, options=self.options, params=params, json=json, read_timeout=read_timeout
+            method,
+            path,
+            options=self.options,
+            params=params,
+            json=json,
+            read_timeout=read_timeout,
+            sensitive=sensitive,
+            idempotent=idempotent,
         )
         record_response(response)
         return response
 
-    async def get(self, path: str, cls: type[T], params: Mapping[str, Any] | None = None) -> T:
+    async def get(
+        self,
+        path: str,
+        cls: type[T],
+        params: Mapping[str, Any] | None = None,
+        *,
+        sensitive: bool = False,
+    ) -> T:
         """GET `path` and parse the body as `cls`."""
-        response = await self.request("GET", path, params=params)
+        response = await self.request("GET", path, params=params, sensitive=sensitive)
         return response.parse(cls)
 
     def paginate(
@@ -110,12 +131,13 @@ class Requester:
         *,
         params: Mapping[str, Any] | None = None,
         page_size: int | None = None,
+        sensitive: bool = False,
     ) -> AsyncPaginator[T]:
         """A paginator over the list at `path`; None-valued `params` are not sent."""
         filters = dict(params or {})
 
         async def fetch(page: Mapping[str, Any]) -> APIResponse:
-            return await self.request("GET", path, params={**filters, **page})
+            return await self.request("GET", path, params={**filters, **page}, sensitive=sensitive)
 
         return AsyncPaginator(fetch, item_type, spec, page_size=page_size)
 
@@ -136,4 +158,41 @@ def require_id(value: object, param: str) -> int:
         raise InvalidRequestError(
             f"{param} must be an integer from 1 to {_MAX_ID}, got {value!r}", param=param
         )
+    return value
+
+
+def require_amount(value: object, param: str) -> Decimal:
+    """`value` as a positive, finite Decimal; a Decimal, int or numeric string.
+
+    A float is refused: it may already have lost the cents the caller meant.
+    """
+    if isinstance(value, (bool, float)) or not isinstance(value, (Decimal, int, str)):
+        raise InvalidRequestError(
+            f"{param} must be a Decimal, an int or a numeric string, got {value!r}", param=param
+        )
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise InvalidRequestError(f"{param} is not a number: {value!r}", param=param) from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidRequestError(f"{param} must be a positive number, got {value!r}", param=param)
+    return amount
+
+
+def require_count(value: object, param: str, maximum: int) -> int:
+    """`value` as an integer from 1 to `maximum`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidRequestError(
+            f"{param} must be an integer from 1 to {maximum:,}, got {value!r}", param=param
+        )
+    return value
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def require_email(value: object, param: str = "email") -> str:
+    """`value` if it looks like an email address of at most 254 characters."""
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise InvalidRequestError(f"{param} must be an email address", param=param)
     return value

@@ -17,6 +17,9 @@ __all__ = [
     "ERROR_NAMES",
     "ApiError",
     "Route",
+    "body_amount",
+    "body_int",
+    "body_str",
     "error_body",
     "json_response",
     "paginated",
@@ -141,3 +144,33 @@ def paginated(
             "X-Has-More": "true" if page < total_pages else "false",
         }
     return json_response(chunk, headers=headers)
+
+
+def body_int(body: Mapping[str, Any], name: str, *, required: bool = True) -> int | None:
+    """A positive integer field of a request body (None when absent and optional)."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError.validation(f"{name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ApiError.validation(f"{name} must be a positive integer")
+    return value
+
+
+def body_amount(body: Mapping[str, Any], name: str) -> Decimal:
+    """A required positive number field of a request body."""
+    value = body.get(name)
+    if value is None:
+        raise ApiError.validation(f"{name} is required")
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value <= 0:
+        raise ApiError.validation(f"{name} must be a positive number")
+    return Decimal(value)
+
+
+def body_str(body: Mapping[str, Any], name: str) -> str | None:
+    """An optional string field of a request body."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError.validation(f"{name} must be a string")
+    return value

@@ -24,6 +24,13 @@ class SandboxConfig:
     token lifetime last 36 real seconds. Rate limits are off unless `rate_limits` is set;
     their periods are scaled by `time_scale` too. An empty `allowed_networks` allows every
     client address, as on the real service.
+
+    `fx_per_usd` prices every currency against the US dollar (cross rates follow from it);
+    charges quotes are cached for `charges_cache_ttl`. Voucher orders of more than 5 units
+    settle after a delay drawn uniformly from `voucher_fulfilment_delay`, into an outcome
+    drawn with the weights of `voucher_outcomes` (DELIVERED, PARTIALLY_DELIVERED, FAILED,
+    CANCELLED). Unlike the hosted sandbox, which always delivers, this one can fail on
+    purpose so that failure paths can be tested.
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -43,6 +50,21 @@ class SandboxConfig:
             "GBP": Decimal("2000.00"),
         }
     )
+    fx_per_usd: Mapping[str, Decimal] = attrs.field(
+        factory=lambda: {
+            "USD": Decimal("1"),
+            "EUR": Decimal("0.92"),
+            "GBP": Decimal("0.79"),
+            "INR": Decimal("83.20"),
+            "JPY": Decimal("151.00"),
+            "AED": Decimal("3.6725"),
+            "BRL": Decimal("5.10"),
+        }
+    )
+    charges_cache_ttl: float = 300.0
+    voucher_bulk_limit: int = 5_000
+    voucher_fulfilment_delay: tuple[float, float] = (10.0, 60.0)
+    voucher_outcomes: Mapping[str, float] = attrs.field(factory=lambda: {"DELIVERED": 1.0})
     jwt_secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32), repr=False)
     seed: int | None = None
 

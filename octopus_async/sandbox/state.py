@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import random
 import time
@@ -16,6 +17,7 @@ from .faults import FaultPlan
 from .ledger import Ledger
 from .limits import ServerRateLimits
 from .tokens import TokenAuthority
+from .vouchers import VoucherDesk
 
 __all__ = ["CLIENT_ID", "DROPPED", "STATE", "RequestRecord", "SandboxState", "state_of"]
 
@@ -56,7 +58,28 @@ class SandboxState:
         self.allowed_networks = [ipaddress.ip_network(n) for n in config.allowed_networks]
         self.features = set(config.features)
         self.pagination_headers = config.pagination_headers
+        self.fx_per_usd = dict(config.fx_per_usd)
         self.requests: list[RequestRecord] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        self.vouchers = VoucherDesk(self)
+
+    def schedule(self, simulated_delay: float, action: Callable[[], None]) -> None:
+        """Run `action` after `simulated_delay` simulated seconds (until the sandbox stops)."""
+
+        def fire() -> None:
+            self._timers.discard(timer)
+            action()
+
+        timer = asyncio.get_running_loop().call_later(
+            self.config.real_seconds(simulated_delay), fire
+        )
+        self._timers.add(timer)
+
+    def stop(self) -> None:
+        """Drop everything scheduled: a stopped sandbox settles nothing more."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
 
     def ip_allowed(self, address: str | None) -> bool:
         if not self.allowed_networks:

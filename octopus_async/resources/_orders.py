@@ -1,0 +1,154 @@
+"""What the orders of every vertical share: get, list, find, and the one way to create.
+
+Creating an order is the one call that must neither duplicate nor lose anything (D23-D25):
+every create carries a `client_reference`, is re-sent only with the same body and
+reference, and a create whose answer was lost is settled by looking the reference up before
+anything is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from .._transport.ids import check_client_reference, new_client_reference
+from ..config import Timeouts
+from ..errors import APIConnectionError, DuplicateClientReferenceError, OctopusError, ServerError
+from ..models._convert import evolve
+from ..pagination import AsyncPaginator, PageSpec
+from ._base import Requester, Resource, require_id
+
+__all__ = ["OrderEndpoint", "Orders"]
+
+logger = logging.getLogger("octopus_async.orders")
+
+
+class _Order(Protocol):
+    @property
+    def client_reference(self) -> str | None: ...
+
+
+OrderT = TypeVar("OrderT", bound=_Order)
+
+
+@attrs.frozen
+class OrderEndpoint(Generic[OrderT]):
+    """Where a vertical's orders live and what they look like."""
+
+    path: str
+    order_type: type[OrderT]
+    pages: PageSpec
+    create_read_timeout: Callable[[Timeouts], float] | None = None
+
+
+class Orders(Resource, Generic[OrderT]):
+    """The order verbs every vertical shares; each vertical adds its typed `create`."""
+
+    def __init__(self, requester: Requester, endpoint: OrderEndpoint[OrderT]) -> None:
+        super().__init__(requester)
+        self._endpoint = endpoint
+
+    async def get(self, order_id: int) -> OrderT:
+        """The order as the server reports it now."""
+        require_id(order_id, "order_id")
+        endpoint = self._endpoint
+        return await self._requester.get(
+            f"{endpoint.path}/{order_id}", endpoint.order_type, sensitive=True
+        )
+
+    async def find(self, client_reference: str) -> OrderT | None:
+        """The order created with this `client_reference`, or None when there is none."""
+        check_client_reference(client_reference)
+        endpoint = self._endpoint
+        orders = await self._requester.get(
+            endpoint.path,
+            tuple[endpoint.order_type, ...],  # type: ignore[name-defined]
+            {"client_reference": client_reference},
+            sensitive=True,
+        )
+        # Exact match even if a server ignored the filter and sent other orders too.
+        found: OrderT | None = next(
+            (order for order in orders if order.client_reference == client_reference), None
+        )
+        return found
+
+    def _list(self, filters: Mapping[str, Any], page_size: int | None) -> AsyncPaginator[OrderT]:
+        endpoint = self._endpoint
+        return self._requester.paginate(
+            endpoint.path,
+            endpoint.order_type,
+            endpoint.pages,
+            params=filters,
+            page_size=page_size,
+            sensitive=True,
+        )
+
+    async def _create(self, body: Mapping[str, Any], client_reference: str | None) -> OrderT:
+        """Create an order from `body` (validated by the caller) exactly once.
+
+        Every error raised here carries the order's `client_reference`.
+        """
+        reference = (
+            new_client_reference()
+            if client_reference is None
+            else check_client_reference(client_reference)
+        )
+        try:
+            return await self._submit({**body, "client_reference": reference}, reference)
+        except OctopusError as error:
+            error.client_reference = reference
+            raise
+
+    async def _submit(self, payload: Mapping[str, Any], reference: str) -> OrderT:
+        endpoint = self._endpoint
+        options = self._requester.options
+        read_timeout = (
+            endpoint.create_read_timeout(options.timeouts) if endpoint.create_read_timeout else None
+        )
+        retries = 0
+        answer_lost = False
+        while True:
+            try:
+                response = await self._requester.request(
+                    "POST",
+                    endpoint.path,
+                    json=payload,
+                    read_timeout=read_timeout,
+                    sensitive=True,
+                    idempotent=False,
+                )
+            except DuplicateClientReferenceError as duplicate:
+                existing = await self.find(reference)
+                if answer_lost and existing is not None:
+                    # An earlier attempt of this call created it; its answer was lost (D24).
+                    return self._recovered(existing, "a duplicate answer to a re-sent create")
+                duplicate.order = existing
+                raise
+            except (APIConnectionError, ServerError) as failure:
+                # The server may have committed the order before failing to answer (D25).
+                answer_lost = True
+                existing = await self.find(reference)
+                if existing is not None:
+                    return self._recovered(existing, f"a lost answer ({type(failure).__name__})")
+                if retries >= options.retry.max_retries:
+                    raise
+                delay = options.retry.backoff(retries)
+                retries += 1
+                logger.info(
+                    "order %s was not created; sending the create again in %.2f s",
+                    reference,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            return response.parse(endpoint.order_type)
+
+    def _recovered(self, order: OrderT, after: str) -> OrderT:
+        logger.info(
+            "order %s recovered by its client_reference after %s", order.client_reference, after
+        )
+        return evolve(order, recovered=True)

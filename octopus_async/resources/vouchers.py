@@ -1,0 +1,158 @@
+"""`client.vouchers`: the gift card catalogue and voucher orders (API.md 8)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from ..errors import InvalidRequestError
+from ..models.charges import ChargesQuote
+from ..models.vouchers import Availability, VoucherOrder, VoucherProduct
+from ..pagination import AsyncPaginator, PageSpec
+from ._base import (
+    Requester,
+    Resource,
+    require_amount,
+    require_count,
+    require_email,
+    require_id,
+)
+from ._orders import OrderEndpoint, Orders
+
+__all__ = ["VoucherOrders", "VoucherProducts", "Vouchers"]
+
+MAX_QUANTITY = 5_000
+_MAX_DENOMINATION = Decimal(1_000_000_000)
+_PRODUCTS = PageSpec(size_param="limit", max_size=500)
+_ORDERS = OrderEndpoint("/api/v1/orders", VoucherOrder, PageSpec(size_param="limit", max_size=500))
+
+
+def _denomination(value: object) -> Decimal:
+    denomination = require_amount(value, "denomination")
+    if denomination > _MAX_DENOMINATION:
+        raise InvalidRequestError(
+            f"denomination must be at most {_MAX_DENOMINATION:,}", param="denomination"
+        )
+    return denomination
+
+
+class VoucherProducts(Resource):
+    """The voucher catalogue: products, real-time availability and price quotes."""
+
+    def list(
+        self,
+        *,
+        category: str | None = None,
+        country_id: int | None = None,
+        currency_id: int | None = None,
+        search: str | None = None,
+        sort_by: Literal["name", "category", "id"] | None = None,
+        sort_dir: Literal["asc", "desc"] | None = None,
+        page_size: int | None = None,
+    ) -> AsyncPaginator[VoucherProduct]:
+        """Active products with stock, filtered by category name, country, currency or name."""
+        for value, name in ((country_id, "country_id"), (currency_id, "currency_id")):
+            if value is not None:
+                require_id(value, name)
+        if sort_by not in (None, "name", "category", "id"):
+            raise InvalidRequestError(
+                f"sort_by must be 'name', 'category' or 'id', got {sort_by!r}", param="sort_by"
+            )
+        if sort_dir not in (None, "asc", "desc"):
+            raise InvalidRequestError(
+                f"sort_dir must be 'asc' or 'desc', got {sort_dir!r}", param="sort_dir"
+            )
+        filters = {
+            "category": category,
+            "country_id": country_id,
+            "currency_id": currency_id,
+            "search": search,
+            "sort_by": sort_by,
+            "sort_dir": sort_dir,
+        }
+        return self._requester.paginate(
+            "/api/v1/products", VoucherProduct, _PRODUCTS, params=filters, page_size=page_size
+        )
+
+    async def get(self, product_id: int) -> VoucherProduct:
+        require_id(product_id, "product_id")
+        return await self._requester.get(f"/api/v1/products/{product_id}", VoucherProduct)
+
+    async def availability(
+        self, product_id: int, denomination: Decimal | int | str, quantity: int
+    ) -> Availability:
+        """Whether stock can fill `quantity` vouchers of `denomination` right now."""
+        require_id(product_id, "product_id")
+        body = {
+            "denomination": _denomination(denomination),
+            "quantity": require_count(quantity, "quantity", MAX_QUANTITY),
+        }
+        response = await self._requester.request(
+            "POST", f"/api/v1/products/{product_id}/availability", json=body
+        )
+        return response.parse(Availability)
+
+    async def charges(
+        self,
+        product_id: int,
+        denomination: Decimal | int | str,
+        quantity: int,
+        wallet_id: int | None = None,
+    ) -> ChargesQuote:
+        """What an order would cost; a `wallet_id` in another currency quotes the FX."""
+        require_id(product_id, "product_id")
+        body = {
+            "denomination": _denomination(denomination),
+            "quantity": require_count(quantity, "quantity", MAX_QUANTITY),
+        }
+        if wallet_id is not None:
+            body["wallet_id"] = require_id(wallet_id, "wallet_id")
+        response = await self._requester.request(
+            "POST", f"/api/v1/products/{product_id}/charges", json=body
+        )
+        return response.parse(ChargesQuote)
+
+
+class VoucherOrders(Orders[VoucherOrder]):
+    """Voucher orders: 1-5 vouchers are delivered in the create's answer, more later."""
+
+    def __init__(self, requester: Requester) -> None:
+        super().__init__(requester, _ORDERS)
+
+    async def create(
+        self,
+        product_id: int,
+        denomination: Decimal | int | str,
+        quantity: int,
+        client_reference: str | None = None,
+        wallet_id: int | None = None,
+        email: str | None = None,
+    ) -> VoucherOrder:
+        """Order `quantity` vouchers of face value `denomination`, exactly once.
+
+        The wallet is debited at once; orders of more than 5 vouchers come back PENDING
+        and are fulfilled in the background. Without a `client_reference` one is
+        generated; either way it is on the returned order and on any error raised.
+        """
+        body: dict[str, object] = {
+            "product_id": require_id(product_id, "product_id"),
+            "denomination": _denomination(denomination),
+            "quantity": require_count(quantity, "quantity", MAX_QUANTITY),
+        }
+        if wallet_id is not None:
+            body["wallet_id"] = require_id(wallet_id, "wallet_id")
+        if email is not None:
+            body["email"] = require_email(email)
+        return await self._create(body, client_reference)
+
+    def list(self, *, page_size: int | None = None) -> AsyncPaginator[VoucherOrder]:
+        """Every voucher order, newest first."""
+        return self._list({}, page_size)
+
+
+class Vouchers:
+    """`client.vouchers`: `products` and `orders`."""
+
+    def __init__(self, requester: Requester) -> None:
+        self.products = VoucherProducts(requester)
+        self.orders = VoucherOrders(requester)

@@ -1,0 +1,362 @@
+"""The sandbox's voucher business: catalogue, quotes, orders, fulfilment and refunds."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._http import ApiError
+from .ledger import InsufficientFunds, WalletRecord
+from .orders import OrderBook
+from .pricing import Quote, money, quote
+
+if TYPE_CHECKING:
+    from .state import SandboxState
+
+__all__ = ["CATALOG", "VoucherDesk", "VoucherOrderRecord", "VoucherProductRecord"]
+
+SYNC_LIMIT = 5  # orders of up to 5 vouchers are delivered inline (API.md 8.1)
+MAX_QUANTITY = 5_000
+OUTCOMES = ("DELIVERED", "PARTIALLY_DELIVERED", "FAILED", "CANCELLED")
+
+
+@attrs.frozen
+class VoucherProductRecord:
+    id: int
+    name: str
+    category: str
+    sub_category: str | None
+    country_code: str
+    currency_code: str
+    denominations: tuple[tuple[Decimal, Decimal, Decimal], ...]  # (min, max, discount %)
+    delivery_mode: str = "Code with PIN"
+    code_prefix: str = "CODE"
+    in_stock: bool = True
+
+    def discount_for(self, denomination: Decimal) -> Decimal | None:
+        """The discount percentage of the range holding `denomination`, or None."""
+        for low, high, discount in self.denominations:
+            if low <= denomination <= high:
+                return discount
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "category": self.category,
+            "sub_category": self.sub_category,
+            "country_code": self.country_code,
+            "currency_code": self.currency_code,
+            "image_url": f"https://cdn.sandbox.octopuscards.io/products/{self.id}.png",
+            "delivery_mode": self.delivery_mode,
+            "delivery_time": "Instant",
+            "validity": "12 months",
+            "available_denominations": [
+                {"min_value": low, "max_value": high, "discount": discount}
+                for low, high, discount in self.denominations
+            ],
+        }
+
+
+def _fixed(*values: str, discount: str) -> tuple[tuple[Decimal, Decimal, Decimal], ...]:
+    return tuple((Decimal(v), Decimal(v), Decimal(discount)) for v in values)
+
+
+CATALOG: dict[int, VoucherProductRecord] = {
+    product.id: product
+    for product in [
+        VoucherProductRecord(
+            123,
+            "Steam Wallet Card",
+            "Gaming",
+            "Steam",
+            "US",
+            "USD",
+            _fixed("10.00", "20.00", "50.00", "100.00", discount="3.5"),
+            code_prefix="STEAM",
+        ),
+        VoucherProductRecord(
+            124,
+            "PlayStation Store Gift Card",
+            "Gaming",
+            "PlayStation",
+            "US",
+            "USD",
+            _fixed("25.00", "50.00", discount="2.0"),
+            code_prefix="PSN",
+        ),
+        VoucherProductRecord(
+            125,
+            "Xbox Gift Card",
+            "Gaming",
+            "Xbox",
+            "US",
+            "USD",
+            _fixed("15.00", "25.00", discount="2.5"),
+            code_prefix="XBOX",
+            in_stock=False,
+        ),
+        VoucherProductRecord(
+            130,
+            "Amazon.com Gift Card",
+            "Shopping",
+            "Amazon",
+            "US",
+            "USD",
+            ((Decimal("1.00"), Decimal("500.00"), Decimal("1.5")),),
+            code_prefix="AMZN",
+        ),
+        VoucherProductRecord(
+            140,
+            "Netflix Gift Card",
+            "Entertainment",
+            "Netflix",
+            "GB",
+            "GBP",
+            _fixed("15.00", "25.00", "50.00", discount="3.0"),
+            delivery_mode="URL",
+        ),
+        VoucherProductRecord(
+            150,
+            "Uber Eats Voucher",
+            "Food & Dining",
+            "Uber Eats",
+            "DE",
+            "EUR",
+            ((Decimal("10.00"), Decimal("200.00"), Decimal("4.0")),),
+            code_prefix="UBER",
+        ),
+        VoucherProductRecord(
+            160,
+            "Google Play Gift Code",
+            "Entertainment",
+            None,
+            "IN",
+            "INR",
+            _fixed("500.00", "1000.00", discount="2.0"),
+            code_prefix="GPLAY",
+        ),
+    ]
+}
+
+
+@attrs.define
+class VoucherOrderRecord:
+    id: int
+    product: VoucherProductRecord
+    denomination: Decimal
+    quantity: int
+    client_reference: str | None
+    wallet: WalletRecord
+    quote: Quote
+    email: str | None
+    status: str = "PENDING"
+    message: str = ""
+    vouchers: list[dict[str, Any]] = attrs.Factory(list)
+    refunded: Decimal = Decimal("0.00")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "product_id": self.product.id,
+            "product_name": self.product.name,
+            "denomination": self.denomination,
+            "quantity": self.quantity,
+            "amount": self.quote.non_discounted_total,
+            "discount": self.quote.discount_amount,
+            "client_reference": self.client_reference,
+            "wallet_id": self.wallet.id,
+            "status": self.status,
+            "base_currency": self.product.currency_code,
+            "deduction_currency": self.wallet.currency,
+            "message": self.message,
+            "email": self.email,
+            "vouchers": self.vouchers,
+        }
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class VoucherDesk:
+    """Vouchers in the sandbox: the catalogue, 5-minute charges quotes, and orders.
+
+    Orders of up to 5 vouchers are delivered inline; larger ones settle after a delay drawn
+    from `SandboxConfig.voucher_fulfilment_delay`, into an outcome drawn from
+    `voucher_outcomes` unless a test forced one with `force_outcome`. A failed or cancelled
+    order is refunded in full, a partial delivery for the vouchers not delivered, each as a
+    separate ledger credit.
+    """
+
+    def __init__(self, state: SandboxState) -> None:
+        self._state = state
+        self.catalog = dict(CATALOG)
+        self.orders: OrderBook[VoucherOrderRecord] = OrderBook(first_id=1234)
+        self.forced_outcomes: dict[str, str] = {}
+        self._quotes: dict[tuple[int, Decimal, int, int | None], tuple[float, dict[str, Any]]] = {}
+
+    def force_outcome(self, client_reference: str, outcome: str) -> None:
+        """Settle the order with this reference as `outcome` (one of OUTCOMES)."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+        self.forced_outcomes[client_reference] = outcome
+
+    def product(self, raw_id: str | int, *, missing: int = 400) -> VoucherProductRecord:
+        product_id = int(raw_id) if str(raw_id).isdigit() else None
+        product = self.catalog.get(product_id) if product_id is not None else None
+        if product is None:
+            raise ApiError(missing, "Invalid product ID" if missing == 400 else "Product not found")
+        return product
+
+    def listed(self) -> list[VoucherProductRecord]:
+        """What the catalogue shows: products in stock (API.md 8.2)."""
+        return [product for product in self.catalog.values() if product.in_stock]
+
+    def is_available(self, product: VoucherProductRecord, denomination: Decimal) -> bool:
+        return product.in_stock and product.discount_for(denomination) is not None
+
+    def charges(
+        self,
+        product: VoucherProductRecord,
+        denomination: Decimal,
+        quantity: int,
+        wallet_id: int | None,
+    ) -> dict[str, Any]:
+        """A quote, served from the 5-minute cache when the same one was asked for."""
+        key = (product.id, denomination, quantity, wallet_id)
+        now = self._state.clock()
+        cached = self._quotes.get(key)
+        ttl = self._state.config.real_seconds(self._state.config.charges_cache_ttl)
+        if cached is not None and now - cached[0] < ttl:
+            return cached[1]
+        wallet = self._wallet(product, wallet_id)
+        priced = self._price(product, denomination, quantity, wallet)
+        answer = priced.as_json(max_quantity=self._state.config.voucher_bulk_limit)
+        self._quotes[key] = (now, answer)
+        return answer
+
+    def create(
+        self,
+        product_id: int,
+        denomination: Decimal,
+        quantity: int,
+        reference: str | None,
+        wallet_id: int | None,
+        email: str | None,
+    ) -> VoucherOrderRecord:
+        """Validate, debit and record an order in one step (no await: nothing interleaves)."""
+        self.orders.ensure_new(reference)
+        product = self.product(product_id)
+        if quantity > min(MAX_QUANTITY, self._state.config.voucher_bulk_limit):
+            raise ApiError(400, "Quantity exceeds the bulk limit")
+        if not product.in_stock:
+            raise ApiError(400, "Product is out of stock")
+        wallet = self._wallet(product, wallet_id)
+        priced = self._price(product, denomination, quantity, wallet)
+        order_id = self.orders.next_id()
+        try:
+            self._state.ledger.debit(wallet.id, priced.total_payable, f"Order #{order_id}")
+        except InsufficientFunds:
+            raise ApiError(400, "Insufficient wallet balance") from None
+        order = self.orders.add(
+            VoucherOrderRecord(
+                order_id, product, denomination, quantity, reference, wallet, priced, email
+            )
+        )
+        if quantity <= SYNC_LIMIT:
+            self._deliver(order, quantity)
+            order.status = "DELIVERED"
+        else:
+            low, high = self._state.config.voucher_fulfilment_delay
+            self._state.schedule(self._state.rng.uniform(low, high), lambda: self.settle(order.id))
+        return order
+
+    def settle(self, order_id: int) -> None:
+        """Finish a pending order: deliver, partly deliver, fail or cancel it."""
+        order = self.orders.by_id[order_id]
+        if order.status != "PENDING":
+            return
+        outcome = self._outcome(order)
+        if outcome == "DELIVERED":
+            self._deliver(order, order.quantity)
+        elif outcome == "PARTIALLY_DELIVERED":
+            delivered = (order.quantity + 1) // 2
+            self._deliver(order, delivered)
+            undelivered = order.quantity - delivered
+            self._refund(order, money(order.quote.total_payable * undelivered / order.quantity))
+            order.message = f"{delivered} of {order.quantity} vouchers delivered"
+        else:
+            self._refund(order, order.quote.total_payable)
+            order.message = "Fulfilment failed" if outcome == "FAILED" else "Order cancelled"
+        order.status = outcome
+
+    def _outcome(self, order: VoucherOrderRecord) -> str:
+        forced = self.forced_outcomes.pop(order.client_reference or "", None)
+        if forced is not None:
+            return forced
+        weights = self._state.config.voucher_outcomes
+        return self._state.rng.choices(list(weights), weights=list(weights.values()))[0]
+
+    def _wallet(self, product: VoucherProductRecord, wallet_id: int | None) -> WalletRecord:
+        ledger = self._state.ledger
+        if wallet_id is not None:
+            wallet = ledger.wallets.get(wallet_id)
+            if wallet is None:
+                raise ApiError(400, "Invalid wallet ID")
+            return wallet
+        wallet = ledger.wallet_for(product.currency_code)
+        if wallet is None:
+            raise ApiError(400, f"No {product.currency_code} wallet for this product")
+        return wallet
+
+    def _price(
+        self,
+        product: VoucherProductRecord,
+        denomination: Decimal,
+        quantity: int,
+        wallet: WalletRecord,
+    ) -> Quote:
+        discount = product.discount_for(denomination)
+        if discount is None:
+            raise ApiError(400, "Invalid denomination")
+        return quote(
+            denomination * quantity,
+            discount,
+            product.currency_code,
+            wallet.currency,
+            self._state.fx_per_usd,
+        )
+
+    def _deliver(self, order: VoucherOrderRecord, count: int) -> None:
+        expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=365)
+        order.vouchers = [self._voucher(order.product, expires) for _ in range(count)]
+
+    def _voucher(self, product: VoucherProductRecord, expires: datetime) -> dict[str, Any]:
+        rng = self._state.rng
+        if product.delivery_mode == "URL":
+            card_number = pin_code = None
+            claim_url = f"https://claim.sandbox.octopuscards.io/v/{secrets.token_urlsafe(12)}"
+        else:
+            alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+            groups = ("".join(rng.choices(alphabet, k=4)) for _ in range(3))
+            card_number = "-".join((product.code_prefix, *groups))
+            pin_code = f"{rng.randrange(10_000):04d}"
+            claim_url = None
+        return {
+            "card_number": card_number,
+            "pin_code": pin_code,
+            "claim_url": claim_url,
+            "expires_at": _timestamp(expires),
+            "voucher_reference_number": f"SBX{rng.randrange(10**10):010d}",
+        }
+
+    def _refund(self, order: VoucherOrderRecord, amount: Decimal) -> None:
+        if amount > 0:
+            self._state.ledger.credit(order.wallet.id, amount, f"Refund for Order #{order.id}")
+            order.refunded += amount

@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import signal
 import sys
+import time
+from collections import Counter
 from collections.abc import Sequence
+from decimal import Decimal
 
 from .client import OctopusClient
 from .config import RateLimits
+from .models.vouchers import VoucherOrderStatus
 from .sandbox import Sandbox, SandboxConfig
 from .sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
@@ -27,66 +32,101 @@ def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) 
 
 
 async def demo(time_scale: float) -> None:
-    """Log in to an embedded sandbox and show what the account holds."""
+    """Run the SDK against an embedded sandbox: the account, reference data, orders."""
     async with Sandbox(SandboxConfig(time_scale=time_scale)) as sandbox:
-        print(f"sandbox running at {sandbox.url}\n")
+        print(f"sandbox running at {sandbox.url} (time scale {time_scale})\n")
         async with OctopusClient(**sandbox.client_settings()) as client:
-            tokens = await client.auth.login()
-            print(f"logged in as client {tokens.client_id}, token valid until")
-            print(f"{tokens.access_expires_at:%Y-%m-%d %H:%M:%S} UTC\n")
+            await _account(client)
+            await _reference_data(client)
+            await _vouchers(client)
+        _request_summary(sandbox)
 
-            wallets = await client.wallets.list()
-            print(
-                _table(
-                    "Wallets",
-                    ["id", "currency", "balance", "type"],
-                    [(w.id, w.currency, w.balance, w.type) for w in wallets],
-                )
-            )
 
-            raw = await client.with_raw_response(
-                client.wallets.transactions(page_size=5).first_page()
-            )
-            page = raw.parsed
-            print(
-                _table(
-                    f"Latest transactions (page {page.page} of {page.total_pages}, "
-                    f"{page.total_count} in all, request id {raw.request_id})",
-                    ["id", "wallet", "type", "amount", "remarks"],
-                    [
-                        (t.id, t.wallet_id, t.transaction_type, t.signed_amount, t.remarks)
-                        for t in page.items
-                    ],
-                )
-            )
+async def _account(client: OctopusClient) -> None:
+    tokens = await client.auth.login()
+    print(f"logged in as client {tokens.client_id}, token valid until")
+    print(f"{tokens.access_expires_at:%Y-%m-%d %H:%M:%S} UTC\n")
+    wallets = await client.wallets.list()
+    print(
+        _table(
+            "Wallets",
+            ["id", "currency", "balance", "type"],
+            [(w.id, w.currency, w.balance, w.type) for w in wallets],
+        )
+    )
+    raw = await client.with_raw_response(client.wallets.transactions(page_size=5).first_page())
+    page = raw.parsed
+    print(
+        _table(
+            f"Latest transactions (page {page.page} of {page.total_pages}, "
+            f"{page.total_count} in all, request id {raw.request_id})",
+            ["id", "wallet", "type", "amount", "remarks"],
+            [
+                (t.id, t.wallet_id, t.transaction_type, t.signed_amount, t.remarks)
+                for t in page.items
+            ],
+        )
+    )
 
-            countries, currencies, categories, subcategories = await asyncio.gather(
-                client.data.countries(),
-                client.data.currencies(),
-                client.data.categories(),
-                client.data.subcategories(),
-            )
-            print(
-                _table(
-                    "Currencies",
-                    ["id", "code", "name", "precision"],
-                    [(c.id, c.currency, c.name, c.precision) for c in currencies],
-                )
-            )
-            print(
-                _table(
-                    "Countries",
-                    ["id", "alpha-2", "alpha-3", "name", "dialing"],
-                    [(c.id, c.alpha_2, c.alpha_3, c.name, c.dialing_prefix) for c in countries],
-                )
-            )
-            print("Categories:    " + ", ".join(c.name for c in categories))
-            print("Subcategories: " + ", ".join(s.name for s in subcategories) + "\n")
 
-            await client.data.currencies()  # served from the cache: no request
-        print(f"{len(sandbox.requests)} HTTP requests reached the sandbox:")
-        for record in sandbox.requests:
-            print(f"  {record.method:4} {record.path:28} {record.status}  {record.request_id}")
+async def _reference_data(client: OctopusClient) -> None:
+    countries, currencies, categories, subcategories = await asyncio.gather(
+        client.data.countries(),
+        client.data.currencies(),
+        client.data.categories(),
+        client.data.subcategories(),
+    )
+    print(
+        _table(
+            "Currencies",
+            ["id", "code", "name", "precision"],
+            [(c.id, c.currency, c.name, c.precision) for c in currencies],
+        )
+    )
+    print(
+        _table(
+            "Countries",
+            ["id", "alpha-2", "alpha-3", "name", "dialing"],
+            [(c.id, c.alpha_2, c.alpha_3, c.name, c.dialing_prefix) for c in countries],
+        )
+    )
+    print("Categories:    " + ", ".join(c.name for c in categories))
+    print("Subcategories: " + ", ".join(s.name for s in subcategories) + "\n")
+    await client.data.currencies()  # served from the cache: no request
+
+
+async def _vouchers(client: OctopusClient) -> None:
+    steam = await client.vouchers.products.get(123)
+    quote = await client.vouchers.products.charges(steam.id, Decimal("50.00"), 2)
+    print(
+        f"Quote for 2 x {steam.name} 50.00 {steam.currency_code}: {quote.total_payable} "
+        f"{quote.destination_currency} ({quote.discount}% off {quote.non_discounted_total})"
+    )
+    order = await client.vouchers.orders.create(steam.id, Decimal("50.00"), 2)
+    print(f"order {order.id} ({order.client_reference}): {order.status}, codes in the answer:")
+    for voucher in order.vouchers:
+        print(f"  {voucher!r}")
+
+    started = time.monotonic()
+    order = await client.vouchers.orders.create(steam.id, Decimal("10.00"), 10)
+    print(f"order {order.id} for 10 vouchers: {order.status}; polling until it settles")
+    while order.status == VoucherOrderStatus.PENDING:
+        await asyncio.sleep(0.2)
+        order = await client.vouchers.orders.get(order.id)
+    print(
+        f"order {order.id}: {order.status} after {time.monotonic() - started:.1f} s, "
+        f"{len(order.vouchers)} vouchers, the first {order.vouchers[0]!r}\n"
+    )
+
+
+def _request_summary(sandbox: Sandbox) -> None:
+    routes = Counter(
+        (record.method, re.sub(r"/\d+", "/:id", record.path), record.status)
+        for record in sandbox.requests
+    )
+    print(f"{len(sandbox.requests)} HTTP requests reached the sandbox:")
+    for (method, route, status), count in sorted(routes.items(), key=str):
+        print(f"  {count:3} x {method:4} {route:36} {status}")
 
 
 async def serve(config: SandboxConfig, host: str, port: int) -> None:
@@ -120,8 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument(
         "--time-scale",
         type=float,
-        default=1.0,
-        help="real seconds per simulated second (default 1)",
+        default=0.02,
+        help="real seconds per simulated second (default 0.02: a minute lasts 1.2 s)",
     )
 
     sandbox_parser = commands.add_parser("sandbox", help="run a local sandbox server")

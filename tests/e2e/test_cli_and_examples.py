@@ -28,9 +28,15 @@ def test_demo_runs_against_the_embedded_sandbox():
     assert "logged in as client 42" in result.stdout
     assert re.search(r"1\s+USD\s+10000\.00\s+PREPAID", result.stdout)
     assert "Categories:    Gaming" in result.stdout
-    # Seven requests: login, wallets, one page of transactions, four reference lists.
-    assert "7 HTTP requests reached the sandbox" in result.stdout
-    assert "sandbox-secret" not in result.stdout + result.stderr
+    assert re.search(r"order \d+ \(oc_[0-9a-f]{32}\): DELIVERED, codes in the answer", result.stdout)
+    assert re.search(r"order \d+ for 10 vouchers: PENDING", result.stdout)
+    assert re.search(r"order \d+: DELIVERED after [\d.]+ s, 10 vouchers", result.stdout)
+    assert "card_number='***'" in result.stdout
+    output = result.stdout + result.stderr
+    assert "STEAM-" not in output  # no voucher code is ever printed
+    assert "sandbox-secret" not in output
+    # Reference data came from the cache the second time: one request per list.
+    assert re.search(r"1 x GET  /api/v1/currencies\s+200", result.stdout)
 
 
 async def test_sandbox_command_serves_clients():

@@ -152,6 +152,14 @@ _QUOTAS = {
 }
 
 
+def _wallet(text: str) -> tuple[str, Decimal]:
+    currency, _, amount = text.partition("=")
+    try:
+        return currency.upper(), Decimal(amount)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"expected CUR=AMOUNT, got {text!r}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="octopus-async", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -190,13 +198,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox_parser.add_argument(
         "--seed", type=int, default=None, help="seed for the sandbox's random choices"
     )
+    sandbox_parser.add_argument(
+        "--wallet",
+        action="append",
+        type=_wallet,
+        metavar="CUR=AMOUNT",
+        help="open a wallet with this balance (repeatable; default USD, EUR and GBP)",
+    )
 
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             asyncio.run(demo(args.time_scale))
         else:
+            wallets = dict(args.wallet) if args.wallet else SandboxConfig().wallets
             config = SandboxConfig(
+                wallets=wallets,
                 api_key=args.api_key,
                 api_secret=args.api_secret,
                 time_scale=args.time_scale,

@@ -59,6 +59,12 @@ class OctopusError(Exception):
 
     client_reference: str | None = None
 
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.client_reference is None:
+            return text
+        return f"{text} [client_reference={self.client_reference}]"
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which default exception pickling
         # cannot replay; rebuilding from the instance dict works for all of them.

@@ -383,3 +383,11 @@ def test_duplicate_reference_is_recognised_by_its_message(message: str) -> None:
 
 def test_other_bad_requests_stay_bad_requests() -> None:
     assert type(_map(400, _body("BAD_REQUEST", message="Invalid product ID"))) is BadRequestError
+
+
+def test_an_order_error_names_its_reference() -> None:
+    error = BadRequestError(**_status_kwargs(400))
+    assert "client_reference" not in str(error)
+    error.client_reference = "campaign-0001"
+    assert str(error).endswith("[client_reference=campaign-0001]")
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)

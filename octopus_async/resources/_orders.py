@@ -122,7 +122,13 @@ class Orders(Resource, Generic[OrderT]):
                     idempotent=False,
                 )
             except DuplicateClientReferenceError as duplicate:
-                existing = await self.find(reference)
+                try:
+                    existing = await self.find(reference)
+                except OctopusError:
+                    if answer_lost:
+                        raise  # our own earlier attempt may have created it: still unknown
+                    logger.info("order %s: the lookup after a duplicate failed", reference)
+                    existing = None
                 if answer_lost and existing is not None:
                     # An earlier attempt of this call created it; its answer was lost (D24).
                     return self._recovered(existing, "a duplicate answer to a re-sent create")

@@ -28,7 +28,9 @@ def test_demo_runs_against_the_embedded_sandbox():
     assert "logged in as client 42" in result.stdout
     assert re.search(r"1\s+USD\s+10000\.00\s+PREPAID", result.stdout)
     assert "Categories:    Gaming" in result.stdout
-    assert re.search(r"order \d+ \(oc_[0-9a-f]{32}\): DELIVERED, codes in the answer", result.stdout)
+    assert re.search(
+        r"order \d+ \(oc_[0-9a-f]{32}\): DELIVERED, codes in the answer", result.stdout
+    )
     assert re.search(r"order \d+ for 10 vouchers: PENDING", result.stdout)
     assert re.search(r"order \d+: DELIVERED after [\d.]+ s, 10 vouchers", result.stdout)
     assert "card_number='***'" in result.stdout

@@ -21,9 +21,9 @@ ORDERS = "/api/v1/orders"
 FAST_FULFILMENT = {"time_scale": 0.01}  # 10-60 simulated seconds: 0.1-0.6 s
 
 
-async def settled(client, order_id: int, timeout: float = 5.0) -> VoucherOrder:
+async def settled(client, order_id: int, seconds: float = 5.0) -> VoucherOrder:
     """Poll until the order leaves PENDING (the waiter of a later issue does this for real)."""
-    with anyio.fail_after(timeout):
+    with anyio.fail_after(seconds):
         while True:
             order = await client.vouchers.orders.get(order_id)
             if order.status != VoucherOrderStatus.PENDING:
@@ -36,7 +36,9 @@ async def order_transactions(client, order_id: int):
 
 
 def server_orders(sandbox, reference: str):
-    return [o for o in sandbox.state.vouchers.orders.by_id.values() if o.client_reference == reference]
+    return [
+        o for o in sandbox.state.vouchers.orders.by_id.values() if o.client_reference == reference
+    ]
 
 
 # --- catalogue ----------------------------------------------------------------------------
@@ -213,7 +215,10 @@ async def test_duplicate_reference_on_the_first_attempt(client, sandbox):
 
 async def test_concurrent_creates_with_one_reference_make_one_order(client, sandbox):
     results = await asyncio.gather(
-        *(client.vouchers.orders.create(123, "10.00", 1, client_reference="race-1") for _ in range(20)),
+        *(
+            client.vouchers.orders.create(123, "10.00", 1, client_reference="race-1")
+            for _ in range(20)
+        ),
         return_exceptions=True,
     )
     orders = [r for r in results if isinstance(r, VoucherOrder)]

@@ -11,7 +11,7 @@ from ._transport.events import (
 from ._transport.stores import FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 from .client import OctopusClient
-from .config import AuthPolicy, Quota, RateLimits, RetryPolicy, Timeouts
+from .config import AuthPolicy, PollPolicy, Quota, RateLimits, RetryPolicy, Timeouts
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -24,6 +24,8 @@ from .errors import (
     InvalidRequestError,
     NotFoundError,
     OctopusError,
+    OrderFailedError,
+    OrderWaitTimeout,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -31,6 +33,7 @@ from .errors import (
 )
 from .pagination import AsyncPaginator, Page
 from .resources import RawResponse
+from .waiting.waiter import OrderWaiter
 
 __all__ = [
     "APIConnectionError",
@@ -50,8 +53,12 @@ __all__ = [
     "NotFoundError",
     "OctopusClient",
     "OctopusError",
+    "OrderFailedError",
+    "OrderWaitTimeout",
+    "OrderWaiter",
     "Page",
     "PermissionDeniedError",
+    "PollPolicy",
     "Quota",
     "RateLimitError",
     "RateLimits",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 from yarl import URL
@@ -12,12 +12,15 @@ from yarl import URL
 from ._transport.events import Hook
 from ._transport.http import RequestOptions, Transport
 from ._transport.stores import MemoryTokenStore, TokenStore
-from .config import AuthPolicy, ClientConfig, RateLimits, RetryPolicy, Timeouts
+from .config import AuthPolicy, ClientConfig, PollPolicy, RateLimits, RetryPolicy, Timeouts
 from .resources._base import RawResponse, Requester, capture_responses
 from .resources.auth import Auth
 from .resources.data import ReferenceData, ReferenceDataCache
 from .resources.vouchers import Vouchers
 from .resources.wallets import Wallets
+from .waiting.policy import VOUCHERS
+from .waiting.scheduler import PollScheduler
+from .waiting.waiter import OrderWaiter
 
 __all__ = ["OctopusClient"]
 
@@ -55,6 +58,7 @@ class OctopusClient:
         retry: RetryPolicy = RetryPolicy(),
         rate_limits: RateLimits | Literal["auto"] = "auto",
         auth: AuthPolicy = AuthPolicy(),
+        poll: PollPolicy = PollPolicy(),
         token_store: TokenStore | None = None,
         hooks: Sequence[Hook] = (),
         reference_data_ttl: float = 86400.0,
@@ -69,33 +73,41 @@ class OctopusClient:
             timeouts=timeouts,
             retry=retry,
             auth=auth,
+            poll=poll,
             reference_data_ttl=reference_data_ttl,
             max_connections=max_connections,
         )
         transport = Transport(config, token_store=token_store or MemoryTokenStore(), hooks=hooks)
+        scheduler = PollScheduler(config.poll, config.rate_limits.quotas.get("read"))
         self._bind(
             config,
             transport,
             ReferenceDataCache(config.reference_data_ttl),
+            scheduler,
             RequestOptions(config.timeouts, config.retry),
         )
+        # Polls retry once: the poll cadence is their retry.
+        polling = self.with_options(max_retries=min(1, config.retry.max_retries))
+        scheduler.register(VOUCHERS, polling.vouchers.orders)
 
     def _bind(
         self,
         config: ClientConfig,
         transport: Transport,
         reference_data: ReferenceDataCache,
+        scheduler: PollScheduler,
         options: RequestOptions,
     ) -> None:
         self.config = config
         self._transport = transport
         self._reference_data = reference_data
+        self._scheduler = scheduler
         self._options = options
         requester = Requester(transport, options)
         self.auth = Auth(requester)
         self.data = ReferenceData(requester, reference_data)
         self.wallets = Wallets(requester)
-        self.vouchers = Vouchers(requester)
+        self.vouchers = Vouchers(requester, scheduler)
 
     def with_options(
         self, *, timeout: float | Timeouts | None = None, max_retries: int | None = None
@@ -117,7 +129,11 @@ class OctopusClient:
             retry = attrs.evolve(retry, max_retries=max_retries)
         view = object.__new__(OctopusClient)
         view._bind(
-            self.config, self._transport, self._reference_data, RequestOptions(timeouts, retry)
+            self.config,
+            self._transport,
+            self._reference_data,
+            self._scheduler,
+            RequestOptions(timeouts, retry),
         )
         return view
 
@@ -129,12 +145,28 @@ class OctopusClient:
         """
         return await capture_responses(call)
 
+    def resume(self, token: str, *, timeout: float | None = None) -> OrderWaiter[Any]:
+        """Continue a wait from `OrderWaiter.resume_token()`, in this process or another.
+
+        The wait keeps the token's deadline unless `timeout` gives a new one.
+        """
+        return self._scheduler.resume(token, timeout)
+
+    @property
+    def scheduler(self) -> PollScheduler:
+        """The poll scheduler all waits of this client share (`stats`, `pending`)."""
+        return self._scheduler
+
     @property
     def closed(self) -> bool:
         return self._transport.closed
 
     async def aclose(self) -> None:
-        """Close the HTTP session. Tokens stay valid: closing never logs out (D15)."""
+        """Cancel pending waits (resumable by token) and close the HTTP session.
+
+        Tokens stay valid: closing never logs out (D15).
+        """
+        await self._scheduler.aclose()
         await self._transport.aclose()
 
     async def __aenter__(self) -> OctopusClient:

@@ -20,6 +20,7 @@ __all__ = [
     "PRODUCTION_URL",
     "SANDBOX_URL",
     "AuthPolicy",
+    "PollPolicy",
     "ClientConfig",
     "EndpointClass",
     "Environment",
@@ -183,6 +184,49 @@ class RateLimits:
 
 
 @attrs.frozen
+class PollPolicy:
+    """The poll cadence and budget shared by every waiter of a client (D29-D31).
+
+    An order is checked every `fast_interval` seconds during its first `fast_period`, then
+    every `slow_interval`, each interval jittered by ±`jitter` so that orders created
+    together do not poll in lockstep. When at least `sweep_threshold` orders of a vertical
+    are due, one list sweep (newest first, largest pages) replaces their single GETs.
+    Verticals whose single GET refreshes state the list does not show get one such GET per
+    order every `refresh_interval` from what budget is left. Polling uses at most
+    `budget_share` of the client's read quota, leaving the rest to the application.
+    `default_timeout` bounds every wait that names none (11 minutes, the docs' own loop).
+    """
+
+    fast_interval: float = attrs.field(default=5.0, validator=_positive)
+    fast_period: float = attrs.field(default=60.0, validator=_positive)
+    slow_interval: float = attrs.field(default=30.0, validator=_positive)
+    jitter: float = attrs.field(
+        default=0.2, validator=attrs.validators.and_(_non_negative, attrs.validators.le(0.9))
+    )
+    refresh_interval: float = attrs.field(default=60.0, validator=_positive)
+    sweep_threshold: int = attrs.field(default=4, validator=[_count, _positive])
+    budget_share: float = attrs.field(default=0.8, validator=[_positive, attrs.validators.le(1.0)])
+    max_in_flight: int = attrs.field(default=32, validator=[_count, _positive])
+    default_timeout: float = attrs.field(default=660.0, validator=_positive)
+
+    def interval(self, age: float) -> float:
+        """Seconds until the next check of an order `age` seconds old, jittered."""
+        base = self.fast_interval if age < self.fast_period else self.slow_interval
+        return base * random.uniform(1 - self.jitter, 1 + self.jitter)
+
+    def scaled(self, time_scale: float) -> PollPolicy:
+        """The same policy with every duration multiplied by `time_scale`."""
+        return attrs.evolve(
+            self,
+            fast_interval=self.fast_interval * time_scale,
+            fast_period=self.fast_period * time_scale,
+            slow_interval=self.slow_interval * time_scale,
+            refresh_interval=self.refresh_interval * time_scale,
+            default_timeout=self.default_timeout * time_scale,
+        )
+
+
+@attrs.frozen
 class AuthPolicy:
     """Token handling (D11-D13).
 
@@ -211,6 +255,7 @@ class ClientConfig:
     retry: RetryPolicy = RetryPolicy()
     rate_limits: RateLimits = attrs.field(factory=RateLimits.disabled)
     auth: AuthPolicy = AuthPolicy()
+    poll: PollPolicy = PollPolicy()
     reference_data_ttl: float = attrs.field(default=86400.0, validator=_non_negative)
     max_connections: int = attrs.field(default=100, validator=[_count, _positive])
 
@@ -226,6 +271,7 @@ class ClientConfig:
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
         auth: AuthPolicy = AuthPolicy(),
+        poll: PollPolicy = PollPolicy(),
         reference_data_ttl: float = 86400.0,
         max_connections: int = 100,
         env: Mapping[str, str] | None = None,
@@ -278,6 +324,7 @@ class ClientConfig:
             retry=retry,
             rate_limits=rate_limits,
             auth=auth,
+            poll=poll,
             reference_data_ttl=reference_data_ttl,
             max_connections=max_connections,
         )

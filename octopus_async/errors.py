@@ -14,6 +14,8 @@ OctopusError
     │                        └── FeatureNotEnabledError (INVALID_FEATURE)
     ├── AuthenticationError (401)   ├── PermissionDeniedError (403)   ├── NotFoundError (404)
     ├── RateLimitError (429, retry_after)   └── ServerError (5xx)
+├── OrderFailedError (order, failure_code, failure_reason, is_user_fixable)
+└── OrderWaitTimeout (order, resume_token)
 ```
 """
 
@@ -36,6 +38,8 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "OctopusError",
+    "OrderFailedError",
+    "OrderWaitTimeout",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
@@ -216,3 +220,43 @@ class RateLimitError(APIStatusError):
 
 class ServerError(APIStatusError):
     """5xx after the retries were spent."""
+
+
+class OrderFailedError(OctopusError):
+    """The order reached FAILED or CANCELLED. The wallet refund is the server's (D28).
+
+    `is_user_fixable` True means the customer's input was wrong (a player id, a phone
+    number) and a corrected order may succeed; `failure_reason` is safe to show them.
+    """
+
+    def __init__(
+        self,
+        order: Any,
+        *,
+        status: str,
+        failure_code: str | None = None,
+        failure_reason: str | None = None,
+        is_user_fixable: bool | None = None,
+    ) -> None:
+        detail = f": {failure_reason}" if failure_reason else ""
+        super().__init__(f"order {getattr(order, 'id', '?')} {status}{detail}")
+        self.order = order
+        self.status = status
+        self.failure_code = failure_code
+        self.failure_reason = failure_reason
+        self.is_user_fixable = is_user_fixable
+        self.client_reference = getattr(order, "client_reference", None)
+
+
+class OrderWaitTimeout(OctopusError):
+    """The wait's deadline passed before the order settled (D29).
+
+    The order is not failed: it is paid and still being fulfilled. `order` is the last
+    state seen (None if the create's answer never came); `resume_token` continues the wait,
+    here or in another process, with `OctopusClient.resume`.
+    """
+
+    def __init__(self, message: str, *, order: Any, resume_token: str) -> None:
+        super().__init__(message)
+        self.order = order
+        self.resume_token = resume_token

@@ -66,6 +66,19 @@ class TokenBucket:
         self._tokens -= 1
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def try_take(self) -> bool:
+        """Take a token if one is there now; never wait."""
+        self._refill()
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+    def wait(self) -> float:
+        """Seconds until a token will be there."""
+        self._refill()
+        return max(0.0, (1 - self._tokens) / self.rate)
+
     def refund(self) -> None:
         """Give back a reserved token that was not used."""
         self._tokens = min(self.capacity, self._tokens + 1)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
@@ -19,15 +19,21 @@ from .._transport.ids import check_client_reference, new_client_reference
 from ..config import Timeouts
 from ..errors import APIConnectionError, DuplicateClientReferenceError, OctopusError, ServerError
 from ..models._convert import evolve
-from ..pagination import AsyncPaginator, PageSpec
+from ..pagination import AsyncPaginator, Page, PageSpec
 from ._base import Requester, Resource, require_id
 
-__all__ = ["OrderEndpoint", "Orders"]
+if TYPE_CHECKING:
+    from ..waiting.waiter import OrderWaiter
+
+__all__ = ["OrderEndpoint", "Orders", "Waiting"]
 
 logger = logging.getLogger("octopus_async.orders")
 
 
 class _Order(Protocol):
+    @property
+    def id(self) -> int: ...
+
     @property
     def client_reference(self) -> str | None: ...
 
@@ -35,10 +41,36 @@ class _Order(Protocol):
 OrderT = TypeVar("OrderT", bound=_Order)
 
 
+class Waiting(Protocol):
+    """The client's poll scheduler, as the order resources see it."""
+
+    def watch(
+        self,
+        vertical: str,
+        *,
+        order: Any,
+        order_id: int | None,
+        client_reference: str | None,
+        timeout: float | None,
+        accept_partial: bool,
+    ) -> Any: ...
+
+    def submit(
+        self,
+        vertical: str,
+        create: Coroutine[Any, Any, Any],
+        *,
+        client_reference: str,
+        timeout: float | None,
+        accept_partial: bool,
+    ) -> Any: ...
+
+
 @attrs.frozen
 class OrderEndpoint(Generic[OrderT]):
     """Where a vertical's orders live and what they look like."""
 
+    vertical: str
     path: str
     order_type: type[OrderT]
     pages: PageSpec
@@ -46,11 +78,47 @@ class OrderEndpoint(Generic[OrderT]):
 
 
 class Orders(Resource, Generic[OrderT]):
-    """The order verbs every vertical shares; each vertical adds its typed `create`."""
+    """The order verbs every vertical shares; each vertical adds its typed `create`,
+    `submit` and `create_and_wait`."""
 
-    def __init__(self, requester: Requester, endpoint: OrderEndpoint[OrderT]) -> None:
+    def __init__(
+        self, requester: Requester, endpoint: OrderEndpoint[OrderT], waiting: Waiting
+    ) -> None:
         super().__init__(requester)
         self._endpoint = endpoint
+        self._waiting = waiting
+
+    def wait(
+        self,
+        order: OrderT | int,
+        *,
+        timeout: float | None = None,
+        accept_partial: bool = False,
+    ) -> OrderWaiter[OrderT]:
+        """A waiter for an existing order (or its id) that resolves once it settles.
+
+        A settled order resolves at once, with no request. Without `timeout` the wait
+        lasts `PollPolicy.default_timeout` (11 minutes).
+        """
+        if isinstance(order, int):
+            require_id(order, "order")
+            known, order_id, reference = None, order, None
+        else:
+            known, order_id, reference = order, order.id, order.client_reference
+        waiter = self._waiting.watch(
+            self._endpoint.vertical,
+            order=known,
+            order_id=order_id,
+            client_reference=reference,
+            timeout=timeout,
+            accept_partial=accept_partial,
+        )
+        return cast("OrderWaiter[OrderT]", waiter)
+
+    def sweep(self) -> AsyncGenerator[Page[OrderT], None]:
+        """Pages of every order, newest first, as large as the endpoint allows (D31)."""
+        endpoint = self._endpoint
+        return self._list({}, endpoint.pages.max_size).pages()
 
     async def get(self, order_id: int) -> OrderT:
         """The order as the server reports it now."""
@@ -88,22 +156,37 @@ class Orders(Resource, Generic[OrderT]):
         )
 
     async def _create(self, body: Mapping[str, Any], client_reference: str | None) -> OrderT:
-        """Create an order from `body` (validated by the caller) exactly once.
+        """Create an order from `body` (validated by the caller) exactly once."""
+        return await self._create_as(body, _reference(client_reference))
 
-        Every error raised here carries the order's `client_reference`.
-        """
-        reference = (
-            new_client_reference()
-            if client_reference is None
-            else check_client_reference(client_reference)
+    def _submit(
+        self,
+        body: Mapping[str, Any],
+        client_reference: str | None,
+        *,
+        timeout: float | None,
+        accept_partial: bool,
+    ) -> OrderWaiter[OrderT]:
+        """A waiter that creates the order from `body`, then waits for it to settle."""
+        reference = _reference(client_reference)
+        waiter = self._waiting.submit(
+            self._endpoint.vertical,
+            self._create_as(body, reference),
+            client_reference=reference,
+            timeout=timeout,
+            accept_partial=accept_partial,
         )
+        return cast("OrderWaiter[OrderT]", waiter)
+
+    async def _create_as(self, body: Mapping[str, Any], reference: str) -> OrderT:
+        """Every error raised here carries the order's `client_reference`."""
         try:
-            return await self._submit({**body, "client_reference": reference}, reference)
+            return await self._send_create({**body, "client_reference": reference}, reference)
         except OctopusError as error:
             error.client_reference = reference
             raise
 
-    async def _submit(self, payload: Mapping[str, Any], reference: str) -> OrderT:
+    async def _send_create(self, payload: Mapping[str, Any], reference: str) -> OrderT:
         endpoint = self._endpoint
         options = self._requester.options
         read_timeout = (
@@ -158,3 +241,9 @@ class Orders(Resource, Generic[OrderT]):
             "order %s recovered by its client_reference after %s", order.client_reference, after
         )
         return evolve(order, recovered=True)
+
+
+def _reference(client_reference: str | None) -> str:
+    if client_reference is None:
+        return new_client_reference()
+    return check_client_reference(client_reference)

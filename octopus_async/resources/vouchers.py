@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidRequestError
 from ..models.charges import ChargesQuote
@@ -17,14 +17,19 @@ from ._base import (
     require_email,
     require_id,
 )
-from ._orders import OrderEndpoint, Orders
+from ._orders import OrderEndpoint, Orders, Waiting
+
+if TYPE_CHECKING:
+    from ..waiting.waiter import OrderWaiter
 
 __all__ = ["VoucherOrders", "VoucherProducts", "Vouchers"]
 
 MAX_QUANTITY = 5_000
 _MAX_DENOMINATION = Decimal(1_000_000_000)
 _PRODUCTS = PageSpec(size_param="limit", max_size=500)
-_ORDERS = OrderEndpoint("/api/v1/orders", VoucherOrder, PageSpec(size_param="limit", max_size=500))
+_ORDERS = OrderEndpoint(
+    "vouchers", "/api/v1/orders", VoucherOrder, PageSpec(size_param="limit", max_size=500)
+)
 
 
 def _denomination(value: object) -> Decimal:
@@ -116,8 +121,8 @@ class VoucherProducts(Resource):
 class VoucherOrders(Orders[VoucherOrder]):
     """Voucher orders: 1-5 vouchers are delivered in the create's answer, more later."""
 
-    def __init__(self, requester: Requester) -> None:
-        super().__init__(requester, _ORDERS)
+    def __init__(self, requester: Requester, waiting: Waiting) -> None:
+        super().__init__(requester, _ORDERS, waiting)
 
     async def create(
         self,
@@ -134,25 +139,80 @@ class VoucherOrders(Orders[VoucherOrder]):
         and are fulfilled in the background. Without a `client_reference` one is
         generated; either way it is on the returned order and on any error raised.
         """
-        body: dict[str, object] = {
-            "product_id": require_id(product_id, "product_id"),
-            "denomination": _denomination(denomination),
-            "quantity": require_count(quantity, "quantity", MAX_QUANTITY),
-        }
-        if wallet_id is not None:
-            body["wallet_id"] = require_id(wallet_id, "wallet_id")
-        if email is not None:
-            body["email"] = require_email(email)
+        body = _order_body(product_id, denomination, quantity, wallet_id, email)
         return await self._create(body, client_reference)
+
+    def submit(
+        self,
+        product_id: int,
+        denomination: Decimal | int | str,
+        quantity: int,
+        client_reference: str | None = None,
+        wallet_id: int | None = None,
+        email: str | None = None,
+        *,
+        timeout: float | None = None,
+        accept_partial: bool = False,
+    ) -> OrderWaiter[VoucherOrder]:
+        """`create` in the background; returns at once a waiter for the settled order.
+
+        Arguments are checked before this returns. PARTIALLY_DELIVERED ends the wait only
+        with `accept_partial=True`; otherwise the wait goes on to its deadline (D27).
+        """
+        body = _order_body(product_id, denomination, quantity, wallet_id, email)
+        return self._submit(body, client_reference, timeout=timeout, accept_partial=accept_partial)
+
+    async def create_and_wait(
+        self,
+        product_id: int,
+        denomination: Decimal | int | str,
+        quantity: int,
+        client_reference: str | None = None,
+        wallet_id: int | None = None,
+        email: str | None = None,
+        *,
+        timeout: float | None = None,
+        accept_partial: bool = False,
+    ) -> VoucherOrder:
+        """`create`, then wait until the order settles: the delivered order, or it raises."""
+        return await self.submit(
+            product_id,
+            denomination,
+            quantity,
+            client_reference,
+            wallet_id,
+            email,
+            timeout=timeout,
+            accept_partial=accept_partial,
+        )
 
     def list(self, *, page_size: int | None = None) -> AsyncPaginator[VoucherOrder]:
         """Every voucher order, newest first."""
         return self._list({}, page_size)
 
 
+def _order_body(
+    product_id: int,
+    denomination: Decimal | int | str,
+    quantity: int,
+    wallet_id: int | None,
+    email: str | None,
+) -> dict[str, object]:
+    body: dict[str, object] = {
+        "product_id": require_id(product_id, "product_id"),
+        "denomination": _denomination(denomination),
+        "quantity": require_count(quantity, "quantity", MAX_QUANTITY),
+    }
+    if wallet_id is not None:
+        body["wallet_id"] = require_id(wallet_id, "wallet_id")
+    if email is not None:
+        body["email"] = require_email(email)
+    return body
+
+
 class Vouchers:
     """`client.vouchers`: `products` and `orders`."""
 
-    def __init__(self, requester: Requester) -> None:
+    def __init__(self, requester: Requester, waiting: Waiting) -> None:
         self.products = VoucherProducts(requester)
-        self.orders = VoucherOrders(requester)
+        self.orders = VoucherOrders(requester, waiting)

@@ -29,6 +29,8 @@ from octopus_async.errors import (
     InvalidRequestError,
     NotFoundError,
     OctopusError,
+    OrderFailedError,
+    OrderWaitTimeout,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -96,6 +98,16 @@ EXAMPLES: dict[type[OctopusError], Any] = {
     PermissionDeniedError: lambda: PermissionDeniedError(**_status_kwargs(403)),
     NotFoundError: lambda: NotFoundError(**_status_kwargs(404)),
     RateLimitError: _rate_limited,
+    OrderFailedError: lambda: OrderFailedError(
+        {"id": 9123460},
+        status="FAILED",
+        failure_code="INVALID_PLAYER_ID",
+        failure_reason="Player ID not found",
+        is_user_fixable=True,
+    ),
+    OrderWaitTimeout: lambda: OrderWaitTimeout(
+        "order 1 is still PENDING", order={"id": 1}, resume_token='{"v":1}'
+    ),
     ServerError: lambda: ServerError(**_status_kwargs(503)),
 }
 
@@ -113,6 +125,11 @@ ATTRIBUTES = (
     "param",
     "method",
     "path",
+    "order",
+    "failure_code",
+    "failure_reason",
+    "is_user_fixable",
+    "resume_token",
 )
 
 
@@ -358,8 +375,8 @@ def test_status_error_keeps_response_headers() -> None:
     assert error.headers["X-REQUEST-ID"] == "req-1"
 
 
-# Raised before any request is sent, so there is no request id to show.
-BEFORE_SENDING = {OctopusError, InvalidRequestError}
+# Raised before any request is sent, or about an order rather than one request: no request id.
+BEFORE_SENDING = {OctopusError, InvalidRequestError, OrderFailedError, OrderWaitTimeout}
 
 
 @pytest.mark.parametrize(

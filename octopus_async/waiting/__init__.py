@@ -1,0 +1,1 @@
+"""Waiting for orders: `OrderWaiter` records share one `PollScheduler` per client."""

@@ -1,0 +1,591 @@
+"""PollScheduler: one per client; finds out when pending orders settle, inside the read budget.
+
+Every order being waited for is a small record (a watch) in three queues: when it is next
+due for a status check (the D30 cadence), when it next needs a single GET (for verticals
+whose GET refreshes state lists do not show), and a ready queue of GETs waiting for budget.
+One loop task runs while anything is watched: it turns due checks into list sweeps when
+many orders of a vertical are due at once (one request learns up to a page of statuses,
+D31) and into single GETs otherwise, never spending more than the poll budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import math
+from collections import deque
+from collections.abc import Coroutine
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+
+from .._transport.ratelimit import TokenBucket
+from ..config import PollPolicy, Quota
+from ..errors import (
+    APIConnectionError,
+    InvalidRequestError,
+    OctopusError,
+    OrderFailedError,
+    OrderWaitTimeout,
+    RateLimitError,
+    ServerError,
+)
+from ..resources._orders import Orders
+from .policy import VerticalPolicy
+from .waiter import OrderWaiter, ResumeToken
+
+__all__ = ["PollScheduler", "PollStats"]
+
+logger = logging.getLogger("octopus_async.waiting")
+
+_TRANSIENT = (APIConnectionError, ServerError, RateLimitError)
+
+
+@attrs.define
+class PollStats:
+    """What polling has cost so far: requests made and orders settled."""
+
+    gets: int = 0
+    sweeps: int = 0
+    sweep_pages: int = 0
+    settled: int = 0
+
+    @property
+    def requests(self) -> int:
+        return self.gets + self.sweep_pages
+
+
+class _Vertical:
+    __slots__ = ("name", "orders", "policy", "sweeping")
+
+    def __init__(self, policy: VerticalPolicy, orders: Orders[Any]) -> None:
+        self.name = policy.name
+        self.policy = policy
+        self.orders = orders
+        self.sweeping = False
+
+
+class _Watch:
+    """One order being waited for, by one or more waiters."""
+
+    __slots__ = (
+        "born",
+        "busy",
+        "client_reference",
+        "dropped",
+        "next_check",
+        "next_refresh",
+        "order",
+        "order_id",
+        "queued",
+        "vertical",
+        "waiters",
+    )
+
+    def __init__(
+        self, vertical: _Vertical, order_id: int | None, reference: str | None, born: float
+    ) -> None:
+        self.vertical = vertical
+        self.order_id = order_id
+        self.client_reference = reference
+        self.born = born
+        self.order: Any = None
+        self.next_check = math.inf
+        self.next_refresh = math.inf
+        self.busy = False
+        self.queued = False
+        self.dropped = False
+        self.waiters: list[OrderWaiter[Any]] = []
+
+
+class PollScheduler:
+    """Polls for every waiter of one client; see the module docstring."""
+
+    def __init__(self, policy: PollPolicy, read_quota: Quota | None) -> None:
+        self.policy = policy
+        self.stats = PollStats()
+        self._verticals: dict[str, _Vertical] = {}
+        self._by_id: dict[tuple[str, int], _Watch] = {}
+        self._by_reference: dict[tuple[str, str], _Watch] = {}
+        self._checks: list[tuple[float, int, _Watch]] = []
+        self._refreshes: list[tuple[float, int, _Watch]] = []
+        self._sequence = itertools.count()
+        self._urgent: deque[_Watch] = deque()
+        self._lazy: deque[_Watch] = deque()
+        self._polls = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Future[None] | None = None
+        self._closed = False
+        self._budget: TokenBucket | None = None
+        if read_quota is not None:
+            share = Quota(max(1, int(read_quota.requests * policy.budget_share)), read_quota.period)
+            self._budget = TokenBucket(share, headroom=0.0)
+
+    # --- what the resources ask for ---------------------------------------------------------
+
+    def register(self, policy: VerticalPolicy, orders: Orders[Any]) -> None:
+        self._verticals[policy.name] = _Vertical(policy, orders)
+
+    @property
+    def pending(self) -> int:
+        """How many orders are being waited for."""
+        return len({id(watch) for watch in (*self._by_id.values(), *self._by_reference.values())})
+
+    def watch(
+        self,
+        vertical: str,
+        *,
+        order: Any,
+        order_id: int | None,
+        client_reference: str | None,
+        timeout: float | None,
+        accept_partial: bool,
+        created_at: datetime | None = None,
+        deadline: datetime | None = None,
+    ) -> OrderWaiter[Any]:
+        """A waiter for an order that exists (or, with only a reference, may exist)."""
+        created_at = getattr(order, "created_at", None) or created_at
+        waiter = self._new_waiter(
+            vertical,
+            order,
+            order_id,
+            client_reference,
+            created_at,
+            timeout,
+            deadline,
+            accept_partial,
+        )
+        if order is None or not self._finish(waiter, order):
+            self._attach(waiter, check_now=order is None)
+        return waiter
+
+    def submit(
+        self,
+        vertical: str,
+        create: Coroutine[Any, Any, Any],
+        *,
+        client_reference: str,
+        timeout: float | None,
+        accept_partial: bool,
+    ) -> OrderWaiter[Any]:
+        """A waiter that creates its order first, racing the create against its deadline."""
+        waiter = self._new_waiter(
+            vertical, None, None, client_reference, _utcnow(), timeout, None, accept_partial
+        )
+        waiter._create = self._spawn(self._created(waiter, create))
+        return waiter
+
+    def resume(self, token: str, timeout: float | None) -> OrderWaiter[Any]:
+        """Continue a wait from `OrderWaiter.resume_token()`."""
+        parsed = ResumeToken.decode(token)
+        if parsed.vertical not in self._verticals:
+            raise InvalidRequestError(f"unknown vertical {parsed.vertical!r}", param="token")
+        return self.watch(
+            parsed.vertical,
+            order=None,
+            order_id=parsed.order_id,
+            client_reference=parsed.client_reference,
+            timeout=timeout,
+            accept_partial=False,
+            created_at=parsed.created_at,
+            deadline=None if timeout is not None else parsed.deadline,
+        )
+
+    def nudge(
+        self, vertical: str, *, order_id: int | None = None, client_reference: str | None = None
+    ) -> bool:
+        """Fetch this order at once if it is being waited for (a webhook said it changed)."""
+        watch = None
+        if order_id is not None:
+            watch = self._by_id.get((vertical, order_id))
+        if watch is None and client_reference is not None:
+            watch = self._by_reference.get((vertical, client_reference))
+        if watch is None:
+            return False
+        if not watch.queued:
+            watch.queued = True
+            self._urgent.appendleft(watch)
+        self._poke()
+        return True
+
+    async def aclose(self) -> None:
+        """Stop polling and cancel every waiter and task (they can be resumed by token)."""
+        self._closed = True
+        watches = {id(w): w for w in (*self._by_id.values(), *self._by_reference.values())}
+        for watch in watches.values():
+            for waiter in list(watch.waiters):
+                waiter.cancel()
+        tasks = [*self._tasks, *([self._runner] if self._runner else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- waiters ----------------------------------------------------------------------------
+
+    def _new_waiter(
+        self,
+        vertical: str,
+        order: Any,
+        order_id: int | None,
+        reference: str | None,
+        created_at: datetime | None,
+        timeout: float | None,
+        deadline: datetime | None,
+        accept_partial: bool,
+    ) -> OrderWaiter[Any]:
+        if self._closed:
+            raise RuntimeError("this OctopusClient is closed")
+        if timeout is not None and not timeout > 0:
+            raise InvalidRequestError(f"timeout must be positive, got {timeout!r}", param="timeout")
+        if deadline is None:
+            seconds = self.policy.default_timeout if timeout is None else timeout
+            deadline = _utcnow() + timedelta(seconds=seconds)
+        waiter: OrderWaiter[Any] = OrderWaiter(
+            self,
+            vertical,
+            order=order,
+            order_id=order_id,
+            client_reference=reference,
+            created_at=created_at,
+            deadline=deadline,
+            accept_partial=accept_partial,
+        )
+        remaining = max(0.0, (deadline - _utcnow()).total_seconds())
+        waiter._deadline_timer = asyncio.get_running_loop().call_later(
+            remaining, self._expire, waiter
+        )
+        waiter._future.add_done_callback(lambda _: self._detach(waiter))
+        return waiter
+
+    async def _created(self, waiter: OrderWaiter[Any], create: Coroutine[Any, Any, Any]) -> None:
+        try:
+            order = await create
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not waiter.done():
+                waiter._future.set_exception(error)
+            return
+        if waiter.done():
+            return
+        waiter.order = order
+        waiter.order_id = order.id
+        waiter.created_at = getattr(order, "created_at", None) or waiter.created_at
+        if not self._finish(waiter, order):
+            self._attach(waiter, check_now=False)
+
+    def _finish(self, waiter: OrderWaiter[Any], order: Any) -> bool:
+        """Resolve `waiter` if `order` ends its wait; tell whether it did."""
+        vertical = self._verticals[waiter.vertical].policy
+        status = str(order.status)
+        outcome = vertical.outcome(status, waiter.accept_partial)
+        if outcome is None or waiter.done():
+            return waiter.done()
+        self.stats.settled += 1
+        if outcome:
+            waiter._future.set_result(order)
+        else:
+            waiter._future.set_exception(
+                OrderFailedError(
+                    order,
+                    status=status,
+                    failure_code=getattr(order, "failure_code", None),
+                    failure_reason=getattr(order, "failure_reason", None),
+                    is_user_fixable=getattr(order, "is_user_fixable", None),
+                )
+            )
+        return True
+
+    def _expire(self, waiter: OrderWaiter[Any]) -> None:
+        if waiter.done():
+            return
+        status = getattr(waiter.order, "status", "unknown")
+        error = OrderWaitTimeout(
+            f"order {waiter.order_id or waiter.client_reference} is still {status} "
+            f"at the deadline; it goes on being fulfilled",
+            order=waiter.order,
+            resume_token=waiter.resume_token(),
+        )
+        error.client_reference = waiter.client_reference
+        waiter._future.set_exception(error)
+
+    def _detach(self, waiter: OrderWaiter[Any]) -> None:
+        """A wait ended: stop its timer and create, and stop polling once nobody waits."""
+        if waiter._deadline_timer is not None:
+            waiter._deadline_timer.cancel()
+        if waiter._create is not None and not waiter._create.done():
+            waiter._create.cancel()
+        watch = waiter._watch
+        if watch is None:
+            return
+        waiter._watch = None
+        if waiter in watch.waiters:
+            watch.waiters.remove(waiter)
+        if not watch.waiters:
+            self._drop(watch)
+
+    # --- watches ----------------------------------------------------------------------------
+
+    def _attach(self, waiter: OrderWaiter[Any], *, check_now: bool) -> None:
+        vertical = self._verticals[waiter.vertical]
+        watch = None
+        if waiter.order_id is not None:
+            watch = self._by_id.get((vertical.name, waiter.order_id))
+        if watch is None and waiter.client_reference is not None:
+            watch = self._by_reference.get((vertical.name, waiter.client_reference))
+        now = asyncio.get_running_loop().time()
+        if watch is None:
+            age = 0.0
+            if waiter.created_at is not None:
+                age = max(0.0, (_utcnow() - waiter.created_at).total_seconds())
+            watch = _Watch(vertical, waiter.order_id, waiter.client_reference, now - age)
+            watch.order = waiter.order
+            self._index(watch)
+            if vertical.policy.refresh_by_get:
+                self._set_refresh(watch, now + self.policy.refresh_interval)
+        watch.waiters.append(waiter)
+        waiter._watch = watch
+        due = now if check_now else now + self.policy.interval(now - watch.born)
+        if due < watch.next_check:
+            self._set_check(watch, due)
+        self._ensure_running()
+
+    def _index(self, watch: _Watch) -> None:
+        name = watch.vertical.name
+        if watch.order_id is not None:
+            self._by_id[(name, watch.order_id)] = watch
+        if watch.client_reference is not None:
+            self._by_reference[(name, watch.client_reference)] = watch
+
+    def _drop(self, watch: _Watch) -> None:
+        watch.dropped = True
+        name = watch.vertical.name
+        if watch.order_id is not None and self._by_id.get((name, watch.order_id)) is watch:
+            del self._by_id[(name, watch.order_id)]
+        reference = watch.client_reference
+        if reference is not None and self._by_reference.get((name, reference)) is watch:
+            del self._by_reference[(name, reference)]
+
+    def _set_check(self, watch: _Watch, due: float) -> None:
+        watch.next_check = due
+        heapq.heappush(self._checks, (due, next(self._sequence), watch))
+        self._poke()
+
+    def _set_refresh(self, watch: _Watch, due: float) -> None:
+        watch.next_refresh = due
+        heapq.heappush(self._refreshes, (due, next(self._sequence), watch))
+
+    def _observe(self, watch: _Watch, order: Any, *, refreshed: bool) -> None:
+        """Take in the order's latest state, from a GET (`refreshed`) or a sweep."""
+        if watch.dropped:
+            return
+        if watch.order_id is None:
+            watch.order_id = order.id
+            self._index(watch)
+        watch.order = order
+        for waiter in list(watch.waiters):
+            waiter.order = order
+            waiter.order_id = order.id
+            self._finish(waiter, order)
+        if all(waiter.done() for waiter in watch.waiters):
+            return  # the waiters detach as their futures call back
+        now = asyncio.get_running_loop().time()
+        self._set_check(watch, now + self.policy.interval(now - watch.born))
+        if refreshed and watch.vertical.policy.refresh_by_get:
+            self._set_refresh(watch, now + self.policy.refresh_interval)
+
+    def _fail(self, watch: _Watch, error: OctopusError) -> None:
+        for waiter in list(watch.waiters):
+            if not waiter.done():
+                waiter._future.set_exception(error)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._runner is None and not self._closed:
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    def _poke(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._by_id or self._by_reference:
+                now = loop.time()
+                self._collect(now)
+                self._dispatch()
+                await self._sleep(self._next_wake(now))
+        finally:
+            self._runner = None
+            self._checks.clear()
+            self._refreshes.clear()
+            self._urgent.clear()
+            self._lazy.clear()
+
+    def _collect(self, now: float) -> None:
+        due: dict[str, list[_Watch]] = {}
+        while self._checks and self._checks[0][0] <= now:
+            at, _, watch = heapq.heappop(self._checks)
+            if watch.dropped or at != watch.next_check or watch.busy:
+                continue
+            due.setdefault(watch.vertical.name, []).append(watch)
+        for name, watches in due.items():
+            vertical = self._verticals[name]
+            if len(watches) < self.policy.sweep_threshold:
+                self._queue(self._urgent, watches)
+            elif vertical.sweeping or not self._take_budget():
+                # Look again shortly: the running sweep or the budget decides.
+                for watch in watches:
+                    self._set_check(watch, now + self.policy.fast_interval / 5)
+            else:
+                self._spawn(self._sweep(vertical, watches))
+        while self._refreshes and self._refreshes[0][0] <= now:
+            at, _, watch = heapq.heappop(self._refreshes)
+            if not watch.dropped and at == watch.next_refresh:
+                self._queue(self._lazy, [watch])
+
+    def _queue(self, queue: deque[_Watch], watches: list[_Watch]) -> None:
+        for watch in watches:
+            if not watch.queued:
+                watch.queued = True
+                queue.append(watch)
+
+    def _dispatch(self) -> None:
+        while self._polls < self.policy.max_in_flight:
+            queue = self._urgent if self._urgent else self._lazy
+            if not queue:
+                return
+            watch = queue[0]
+            if watch.dropped or watch.busy:
+                queue.popleft()
+                watch.queued = False
+                continue
+            if not self._take_budget():
+                return
+            queue.popleft()
+            watch.queued = False
+            watch.busy = True
+            self._polls += 1
+            self._spawn(self._poll(watch))
+
+    def _next_wake(self, now: float) -> float:
+        moments = [math.inf]
+        if self._checks:
+            moments.append(self._checks[0][0])
+        if self._refreshes:
+            moments.append(self._refreshes[0][0])
+        if (self._urgent or self._lazy) and self._polls < self.policy.max_in_flight:
+            budget = self._budget
+            moments.append(now + (budget.wait() if budget else 0.0))
+        return max(0.0, min(moments) - now)
+
+    async def _sleep(self, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        wakeup: asyncio.Future[None] = loop.create_future()
+        self._wakeup = wakeup
+        timer = None if math.isinf(delay) else loop.call_later(delay, _set_done, wakeup)
+        try:
+            await wakeup
+        finally:
+            self._wakeup = None
+            if timer is not None:
+                timer.cancel()
+
+    def _take_budget(self) -> bool:
+        return self._budget is None or self._budget.try_take()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- the requests -----------------------------------------------------------------------
+
+    async def _poll(self, watch: _Watch) -> None:
+        orders = watch.vertical.orders
+        try:
+            if watch.order_id is not None:
+                order = await orders.get(watch.order_id)
+            else:
+                assert watch.client_reference is not None
+                order = await orders.find(watch.client_reference)
+            self.stats.gets += 1
+        except _TRANSIENT as error:
+            self.stats.gets += 1
+            self._back_off(watch, error)
+        except OctopusError as error:
+            self.stats.gets += 1
+            logger.warning("stopped waiting for %s order: %s", watch.vertical.name, error)
+            self._fail(watch, error)
+        else:
+            if order is None:  # created elsewhere and not visible yet: look again later
+                self._back_off(watch, None)
+            else:
+                self._observe(watch, order, refreshed=True)
+        finally:
+            watch.busy = False
+            self._polls -= 1
+            self._poke()
+
+    def _back_off(self, watch: _Watch, error: OctopusError | None) -> None:
+        if watch.dropped:
+            return
+        now = asyncio.get_running_loop().time()
+        delay = self.policy.interval(now - watch.born)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            delay = max(delay, retry_after)  # the server's Retry-After wins (D30)
+        if error is not None:
+            logger.debug(
+                "poll for %s order failed (%s); next in %.1f s", watch.vertical.name, error, delay
+            )
+        self._set_check(watch, now + delay)
+
+    async def _sweep(self, vertical: _Vertical, due: list[_Watch]) -> None:
+        """Learn the statuses of many orders from list pages, newest first (D31)."""
+        vertical.sweeping = True
+        self.stats.sweeps += 1
+        for watch in due:
+            watch.busy = True
+        wanted = {watch.order_id for watch in due if watch.order_id is not None}
+        oldest = min(wanted, default=0)
+        pages = vertical.orders.sweep()
+        try:
+            async for page in pages:
+                self.stats.sweep_pages += 1
+                for order in page.items:
+                    seen = self._by_id.get((vertical.name, order.id))
+                    if seen is not None:
+                        seen.busy = False
+                        self._observe(seen, order, refreshed=False)
+                    wanted.discard(order.id)
+                if not wanted or not page.items or page.items[-1].id < oldest:
+                    break
+                if not self._take_budget():
+                    break
+        except OctopusError as error:
+            logger.debug("sweep of %s orders failed: %s", vertical.name, error)
+        finally:
+            await pages.aclose()
+            vertical.sweeping = False
+            for watch in due:
+                watch.busy = False
+                if watch.order_id in wanted and not watch.dropped:
+                    self._queue(self._urgent, [watch])  # the sweep did not reach it
+            self._poke()
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)

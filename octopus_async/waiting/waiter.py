@@ -1,0 +1,183 @@
+"""OrderWaiter: an awaitable for one order's outcome, and its resume token (D32)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Generator
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from ..errors import InvalidRequestError
+from ..models._convert import ShapeError, parse_datetime
+
+if TYPE_CHECKING:
+    from .scheduler import PollScheduler
+
+__all__ = ["OrderWaiter", "ResumeToken"]
+
+OrderT = TypeVar("OrderT")
+
+_TOKEN_VERSION = 1
+
+
+@attrs.frozen
+class ResumeToken:
+    """What another process needs to continue a wait: JSON, no pickles, no order bodies."""
+
+    vertical: str
+    order_id: int | None
+    client_reference: str | None
+    created_at: datetime | None
+    deadline: datetime
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "v": _TOKEN_VERSION,
+                "vertical": self.vertical,
+                "order_id": self.order_id,
+                "client_reference": self.client_reference,
+                "created_at": None if self.created_at is None else self.created_at.isoformat(),
+                "deadline": self.deadline.isoformat(),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> ResumeToken:
+        """Read a token made by `encode`; anything else raises `InvalidRequestError`."""
+        try:
+            data = json.loads(text)
+            if data.get("v") != _TOKEN_VERSION:
+                raise ValueError("unknown version")
+            order_id = data["order_id"]
+            reference = data["client_reference"]
+            if order_id is not None and (
+                isinstance(order_id, bool) or not isinstance(order_id, int)
+            ):
+                raise ValueError("order_id")
+            if reference is not None and not isinstance(reference, str):
+                raise ValueError("client_reference")
+            if order_id is None and reference is None:
+                raise ValueError("neither order_id nor client_reference")
+            created = data["created_at"]
+            return cls(
+                vertical=str(data["vertical"]),
+                order_id=order_id,
+                client_reference=reference,
+                created_at=None if created is None else parse_datetime(created),
+                deadline=parse_datetime(data["deadline"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, ShapeError):
+            raise InvalidRequestError("not a resume token of this SDK", param="token") from None
+
+
+class OrderWaiter(Generic[OrderT]):
+    """The outcome of one order: await it for the settled order.
+
+    It resolves with the order once its status is final and successful, raises
+    `OrderFailedError` when it failed or was cancelled, and `OrderWaitTimeout` at its
+    deadline. `order` is the latest state seen. `cancel()` stops waiting here only: the
+    order on the server is untouched. `resume_token()` lets another process (or a later
+    call) continue with `OctopusClient.resume`.
+
+    A waiter is a small record in its client's `PollScheduler`, not a task of its own.
+    """
+
+    __slots__ = (
+        "_accept_partial",
+        "_create",
+        "_deadline",
+        "_deadline_timer",
+        "_future",
+        "_scheduler",
+        "_watch",
+        "client_reference",
+        "created_at",
+        "order",
+        "order_id",
+        "vertical",
+    )
+
+    def __init__(
+        self,
+        scheduler: PollScheduler,
+        vertical: str,
+        *,
+        order: OrderT | None,
+        order_id: int | None,
+        client_reference: str | None,
+        created_at: datetime | None,
+        deadline: datetime,
+        accept_partial: bool,
+    ) -> None:
+        self._scheduler = scheduler
+        self.vertical = vertical
+        self.order: OrderT | None = order
+        self.order_id = order_id
+        self.client_reference = client_reference
+        self.created_at = created_at
+        self._deadline = deadline
+        self._accept_partial = accept_partial
+        self._future: asyncio.Future[OrderT] = asyncio.get_running_loop().create_future()
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._create: asyncio.Task[Any] | None = None
+        self._watch: Any = None
+
+    @property
+    def deadline(self) -> datetime:
+        """When the wait gives up (the order goes on)."""
+        return self._deadline
+
+    @property
+    def accept_partial(self) -> bool:
+        return self._accept_partial
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def cancel(self) -> bool:
+        """Stop waiting here; the order on the server is not touched."""
+        return self._future.cancel()
+
+    def cancelled(self) -> bool:
+        return self._future.cancelled()
+
+    def add_done_callback(self, callback: Callable[[OrderWaiter[OrderT]], object]) -> None:
+        """Call `callback(waiter)` when the wait ends, however it ends."""
+        self._future.add_done_callback(lambda _: callback(self))
+
+    def result(self) -> OrderT:
+        """The settled order, or the wait's exception (only once `done()`)."""
+        return self._future.result()
+
+    def exception(self) -> BaseException | None:
+        return self._future.exception()
+
+    def resume_token(self) -> str:
+        """A JSON token that continues this wait in another process (`client.resume`)."""
+        return ResumeToken(
+            vertical=self.vertical,
+            order_id=self.order_id,
+            client_reference=self.client_reference,
+            created_at=self.created_at,
+            deadline=self._deadline,
+        ).encode()
+
+    def __await__(self) -> Generator[Any, None, OrderT]:
+        return self._future.__await__()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "waiting"
+        status = getattr(self.order, "status", None)
+        return (
+            f"<OrderWaiter {self.vertical} order_id={self.order_id} "
+            f"client_reference={self.client_reference!r} status={status} {state}>"
+        )
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -16,15 +16,25 @@ from .config import AuthPolicy, ClientConfig, PollPolicy, RateLimits, RetryPolic
 from .resources._base import RawResponse, Requester, capture_responses
 from .resources.auth import Auth
 from .resources.data import ReferenceData, ReferenceDataCache
+from .resources.topups import KnownInputFields, Topups
 from .resources.vouchers import Vouchers
 from .resources.wallets import Wallets
-from .waiting.policy import VOUCHERS
+from .waiting.policy import TOPUPS, VOUCHERS
 from .waiting.scheduler import PollScheduler
 from .waiting.waiter import OrderWaiter
 
 __all__ = ["OctopusClient"]
 
 T = TypeVar("T")
+
+
+@attrs.frozen
+class _Shared:
+    """What a client and its `with_options` views hold in common, besides the transport."""
+
+    reference_data: ReferenceDataCache
+    input_fields: KnownInputFields
+    scheduler: PollScheduler
 
 
 class OctopusClient:
@@ -46,6 +56,7 @@ class OctopusClient:
     data: ReferenceData
     wallets: Wallets
     vouchers: Vouchers
+    topups: Topups
 
     def __init__(
         self,
@@ -82,32 +93,32 @@ class OctopusClient:
         self._bind(
             config,
             transport,
-            ReferenceDataCache(config.reference_data_ttl),
-            scheduler,
+            _Shared(ReferenceDataCache(config.reference_data_ttl), KnownInputFields(), scheduler),
             RequestOptions(config.timeouts, config.retry),
         )
         # Polls retry once: the poll cadence is their retry.
         polling = self.with_options(max_retries=min(1, config.retry.max_retries))
         scheduler.register(VOUCHERS, polling.vouchers.orders)
+        scheduler.register(TOPUPS, polling.topups.orders)
 
     def _bind(
         self,
         config: ClientConfig,
         transport: Transport,
-        reference_data: ReferenceDataCache,
-        scheduler: PollScheduler,
+        shared: _Shared,
         options: RequestOptions,
     ) -> None:
         self.config = config
         self._transport = transport
-        self._reference_data = reference_data
-        self._scheduler = scheduler
+        self._shared = shared
+        self._scheduler = shared.scheduler
         self._options = options
         requester = Requester(transport, options)
         self.auth = Auth(requester)
-        self.data = ReferenceData(requester, reference_data)
+        self.data = ReferenceData(requester, shared.reference_data)
         self.wallets = Wallets(requester)
-        self.vouchers = Vouchers(requester, scheduler)
+        self.vouchers = Vouchers(requester, shared.scheduler)
+        self.topups = Topups(requester, shared.scheduler, shared.input_fields)
 
     def with_options(
         self, *, timeout: float | Timeouts | None = None, max_retries: int | None = None
@@ -128,13 +139,7 @@ class OctopusClient:
         if max_retries is not None:
             retry = attrs.evolve(retry, max_retries=max_retries)
         view = object.__new__(OctopusClient)
-        view._bind(
-            self.config,
-            self._transport,
-            self._reference_data,
-            self._scheduler,
-            RequestOptions(timeouts, retry),
-        )
+        view._bind(self.config, self._transport, self._shared, RequestOptions(timeouts, retry))
         return view
 
     async def with_raw_response(self, call: Awaitable[T]) -> RawResponse[T]:

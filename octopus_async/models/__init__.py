@@ -4,6 +4,16 @@ from ._base import OpenEnum
 from .auth import TokenSet
 from .charges import ChargesDetails, ChargesQuote
 from .reference import Category, Country, Currency, Subcategory
+from .topups import (
+    InputField,
+    OperatorMatch,
+    Region,
+    TopupOrder,
+    TopupOrderStatus,
+    TopupProduct,
+    TopupType,
+    TopupVariant,
+)
 from .vouchers import (
     Availability,
     Denomination,
@@ -22,9 +32,17 @@ __all__ = [
     "Country",
     "Currency",
     "Denomination",
+    "InputField",
+    "OperatorMatch",
+    "Region",
     "OpenEnum",
     "Subcategory",
     "TokenSet",
+    "TopupOrder",
+    "TopupOrderStatus",
+    "TopupProduct",
+    "TopupType",
+    "TopupVariant",
     "Transaction",
     "TransactionStatus",
     "TransactionType",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from aiohttp import web
@@ -26,6 +26,8 @@ __all__ = [
     "query_int",
     "read_json",
 ]
+
+T = TypeVar("T")
 
 ERROR_NAMES = {
     400: ("BadRequestError", "BAD_REQUEST"),
@@ -120,19 +122,23 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
 
 def paginated(
     request: web.Request,
-    items: Sequence[Mapping[str, Any]],
+    records: Sequence[T],
+    serialize: Callable[[T], Mapping[str, Any]],
     *,
     size_param: str,
     default_size: int,
     max_size: int,
     with_headers: bool,
 ) -> web.Response:
-    """One page of `items` as a bare array, with the documented X-* headers (API.md 2.2)."""
+    """One page of `records` as a bare array, with the documented X-* headers (API.md 2.2).
+
+    Only the records on the page are serialised, so a long list stays cheap to page.
+    """
     page = query_int(request, "page", 1, 1, 2_147_483_647)
     size = query_int(request, size_param, default_size, 1, max_size)
-    total = len(items)
+    total = len(records)
     total_pages = max(1, -(-total // size))
-    chunk = list(items[(page - 1) * size : page * size])
+    chunk = [serialize(record) for record in records[(page - 1) * size : page * size]]
     headers: dict[str, str] = {}
     if with_headers:
         headers = {

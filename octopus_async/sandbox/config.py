@@ -31,6 +31,11 @@ class SandboxConfig:
     drawn with the weights of `voucher_outcomes` (DELIVERED, PARTIALLY_DELIVERED, FAILED,
     CANCELLED). Unlike the hosted sandbox, which always delivers, this one can fail on
     purpose so that failure paths can be tested.
+
+    Topup orders settle after `topup_settle_delay`, or `topup_slow_delay` for a
+    `topup_slow_share` of them; a `topup_failure_share` fails (user-fixable, refunded), as
+    does any order for player id 0000000000. For a `topup_get_only_share` of orders the
+    settled status shows in lists only after a single GET has refreshed the order.
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -65,6 +70,11 @@ class SandboxConfig:
     voucher_bulk_limit: int = 5_000
     voucher_fulfilment_delay: tuple[float, float] = (10.0, 60.0)
     voucher_outcomes: Mapping[str, float] = attrs.field(factory=lambda: {"DELIVERED": 1.0})
+    topup_settle_delay: tuple[float, float] = (5.0, 30.0)
+    topup_slow_delay: tuple[float, float] = (60.0, 600.0)
+    topup_slow_share: float = 0.1
+    topup_failure_share: float = 0.0
+    topup_get_only_share: float = 0.1
     jwt_secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32), repr=False)
     seed: int | None = None
 

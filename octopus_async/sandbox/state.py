@@ -17,6 +17,7 @@ from .faults import FaultPlan
 from .ledger import Ledger
 from .limits import ServerRateLimits
 from .tokens import TokenAuthority
+from .topups import TopupDesk
 from .vouchers import VoucherDesk
 
 __all__ = ["CLIENT_ID", "DROPPED", "STATE", "RequestRecord", "SandboxState", "state_of"]
@@ -62,6 +63,7 @@ class SandboxState:
         self.requests: list[RequestRecord] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self.vouchers = VoucherDesk(self)
+        self.topups = TopupDesk(self)
 
     def schedule(self, simulated_delay: float, action: Callable[[], None]) -> None:
         """Run `action` after `simulated_delay` simulated seconds (until the sandbox stops)."""

@@ -21,7 +21,7 @@ from .._http import (
 from ..orders import check_reference
 from ..reference import COUNTRIES, CURRENCIES
 from ..state import state_of
-from ..vouchers import VoucherProductRecord
+from ..vouchers import VoucherOrderRecord, VoucherProductRecord
 
 __all__ = ["ROUTES"]
 
@@ -56,7 +56,8 @@ async def list_products(request: web.Request) -> web.Response:
     products.sort(key=_SORT_KEYS[sort_by], reverse=sort_dir == "desc")
     return paginated(
         request,
-        [p.as_json() for p in products],
+        products,
+        VoucherProductRecord.as_json,
         size_param="limit",
         default_size=10,
         max_size=500,
@@ -121,7 +122,8 @@ async def list_orders(request: web.Request) -> web.Response:
     )
     return paginated(
         request,
-        [order.as_json() for order in orders],
+        list(orders),
+        VoucherOrderRecord.as_json,
         size_param="limit",
         default_size=50,
         max_size=500,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .._http import ApiError, Route, json_response, paginated, query_int
+from ..ledger import TransactionRecord
 from ..state import state_of
 
 __all__ = ["ROUTES"]
@@ -20,10 +21,10 @@ async def list_transactions(request: web.Request) -> web.Response:
     wallet_id = None
     if "wallet_id" in request.query:
         wallet_id = query_int(request, "wallet_id", 0, 1, 2_147_483_647)
-    records = [record.as_json() for record in state.ledger.newest_first(wallet_id)]
     return paginated(
         request,
-        records,
+        list(state.ledger.newest_first(wallet_id)),
+        TransactionRecord.as_json,
         size_param="limit",
         default_size=50,
         max_size=10_000,

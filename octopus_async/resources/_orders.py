@@ -58,7 +58,7 @@ class Waiting(Protocol):
     def submit(
         self,
         vertical: str,
-        create: Coroutine[Any, Any, Any],
+        create: Callable[[], Coroutine[Any, Any, Any]],
         *,
         client_reference: str,
         timeout: float | None,
@@ -171,7 +171,7 @@ class Orders(Resource, Generic[OrderT]):
         reference = _reference(client_reference)
         waiter = self._waiting.submit(
             self._endpoint.vertical,
-            self._create_as(body, reference),
+            lambda: self._create_as(body, reference),
             client_reference=reference,
             timeout=timeout,
             accept_partial=accept_partial,

@@ -16,7 +16,7 @@ import itertools
 import logging
 import math
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -76,6 +76,7 @@ class _Watch:
         "busy",
         "client_reference",
         "dropped",
+        "hold_until",
         "next_check",
         "next_refresh",
         "order",
@@ -96,6 +97,7 @@ class _Watch:
         self.next_check = math.inf
         self.next_refresh = math.inf
         self.busy = False
+        self.hold_until = 0.0  # no request before this (a server's Retry-After)
         self.queued = False
         self.dropped = False
         self.waiters: list[OrderWaiter[Any]] = []
@@ -166,7 +168,7 @@ class PollScheduler:
     def submit(
         self,
         vertical: str,
-        create: Coroutine[Any, Any, Any],
+        create: Callable[[], Coroutine[Any, Any, Any]],
         *,
         client_reference: str,
         timeout: float | None,
@@ -176,7 +178,7 @@ class PollScheduler:
         waiter = self._new_waiter(
             vertical, None, None, client_reference, _utcnow(), timeout, None, accept_partial
         )
-        waiter._create = self._spawn(self._created(waiter, create))
+        waiter._create = self._spawn(self._created(waiter, create()))
         return waiter
 
     def resume(self, token: str, timeout: float | None) -> OrderWaiter[Any]:
@@ -363,6 +365,7 @@ class PollScheduler:
 
     def _drop(self, watch: _Watch) -> None:
         watch.dropped = True
+        self._poke()  # the loop ends when nothing is left to watch
         name = watch.vertical.name
         if watch.order_id is not None and self._by_id.get((name, watch.order_id)) is watch:
             del self._by_id[(name, watch.order_id)]
@@ -419,7 +422,7 @@ class PollScheduler:
             while self._by_id or self._by_reference:
                 now = loop.time()
                 self._collect(now)
-                self._dispatch()
+                self._dispatch(now)
                 await self._sleep(self._next_wake(now))
         finally:
             self._runner = None
@@ -429,10 +432,16 @@ class PollScheduler:
             self._lazy.clear()
 
     def _collect(self, now: float) -> None:
+        # Checks due within the jitter window are taken now, so that orders created
+        # around the same time can share one sweep instead of trickling in one by one.
+        horizon = now + self.policy.fast_interval * self.policy.jitter
         due: dict[str, list[_Watch]] = {}
-        while self._checks and self._checks[0][0] <= now:
+        while self._checks and self._checks[0][0] <= horizon:
             at, _, watch = heapq.heappop(self._checks)
             if watch.dropped or at != watch.next_check or watch.busy:
+                continue
+            if watch.hold_until > now:
+                self._set_check(watch, watch.hold_until)
                 continue
             due.setdefault(watch.vertical.name, []).append(watch)
         for name, watches in due.items():
@@ -456,15 +465,17 @@ class PollScheduler:
                 watch.queued = True
                 queue.append(watch)
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, now: float) -> None:
         while self._polls < self.policy.max_in_flight:
             queue = self._urgent if self._urgent else self._lazy
             if not queue:
                 return
             watch = queue[0]
-            if watch.dropped or watch.busy:
+            if watch.dropped or watch.busy or watch.hold_until > now:
                 queue.popleft()
                 watch.queued = False
+                if not watch.dropped and watch.hold_until > now:
+                    self._set_check(watch, watch.hold_until)
                 continue
             if not self._take_budget():
                 return
@@ -542,11 +553,14 @@ class PollScheduler:
         retry_after = getattr(error, "retry_after", None)
         if retry_after:
             delay = max(delay, retry_after)  # the server's Retry-After wins (D30)
+            watch.hold_until = now + retry_after
         if error is not None:
             logger.debug(
                 "poll for %s order failed (%s); next in %.1f s", watch.vertical.name, error, delay
             )
         self._set_check(watch, now + delay)
+        if watch.next_refresh < now + delay:
+            self._set_refresh(watch, now + delay)
 
     async def _sweep(self, vertical: _Vertical, due: list[_Watch]) -> None:
         """Learn the statuses of many orders from list pages, newest first (D31)."""

@@ -1,0 +1,309 @@
+"""Order waiters and the poll scheduler against a time-scaled sandbox (D27-D32)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+
+import pytest
+
+from octopus_async import (
+    InvalidRequestError,
+    OctopusClient,
+    OrderFailedError,
+    OrderWaiter,
+    OrderWaitTimeout,
+    PollPolicy,
+    Quota,
+    RateLimits,
+)
+from octopus_async.models import TopupOrderStatus, VoucherOrderStatus
+from octopus_async.sandbox import Fault
+
+SCALE = 0.01  # a simulated minute lasts 0.6 s
+POLL = PollPolicy().scaled(SCALE)
+PLAYER = {"player_id": "5123456789"}
+TOPUP_ORDERS = "/api/v1/topups/orders"
+
+
+@pytest.fixture
+async def sandbox(make_sandbox):
+    return await make_sandbox(time_scale=SCALE, topup_slow_share=0.0, topup_get_only_share=0.0)
+
+
+@pytest.fixture
+def client(sandbox, make_client):
+    return make_client(sandbox, poll=POLL)
+
+
+def polls(sandbox, path_prefix=TOPUP_ORDERS):
+    return [r for r in sandbox.requests if r.method == "GET" and r.path.startswith(path_prefix)]
+
+
+def other_tasks() -> set[asyncio.Task]:
+    """The client's tasks (not this test's, not the sandbox server's connection handlers)."""
+    return {
+        task
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task()
+        and "web_protocol" not in task.get_coro().cr_code.co_filename
+    }
+
+
+async def test_create_and_wait_returns_the_delivered_order(client, sandbox):
+    order = await client.topups.orders.create_and_wait(4218, Decimal("4.99"), PLAYER)
+    assert order.status == TopupOrderStatus.DELIVERED
+    assert order.amount == Decimal("4.7405")
+    assert order.completed_at is not None
+    assert len(polls(sandbox)) >= 1
+
+
+async def test_a_user_fixable_failure_raises_with_its_reason(client, sandbox):
+    with pytest.raises(OrderFailedError) as raised:
+        await client.topups.orders.create_and_wait(
+            4218, "4.99", {"player_id": "0000000000"}, client_reference="bad-player"
+        )
+    error = raised.value
+    assert error.status == "FAILED"
+    assert error.failure_code == "INVALID_PLAYER_ID"
+    assert error.is_user_fixable is True
+    assert "player ID" in error.failure_reason
+    assert error.client_reference == "bad-player"
+    assert error.order.status == TopupOrderStatus.FAILED
+    refunds = [
+        t
+        async for t in client.wallets.transactions(wallet_id=1)
+        if t.order_id == error.order.id and t.transaction_type == "CREDIT"
+    ]
+    assert [t.amount for t in refunds] == [Decimal("4.7405")]
+
+
+async def test_an_order_settled_in_the_answer_makes_no_poll(client, sandbox):
+    events = []
+    waiter = client.topups.orders.submit(4240, "0.99", PLAYER)
+    waiter.add_done_callback(events.append)
+    order = await waiter
+    assert order.status == TopupOrderStatus.DELIVERED
+    assert polls(sandbox) == []
+    assert client.scheduler.stats.requests == 0
+    await asyncio.sleep(0)
+    assert events == [waiter]
+
+
+async def test_an_already_settled_order_resolves_without_a_request(client, sandbox):
+    order = await client.vouchers.orders.create(123, "10.00", 2)
+    before = len(sandbox.requests)
+    assert await client.vouchers.orders.wait(order) == order
+    assert len(sandbox.requests) == before
+
+
+async def test_wait_by_id_fetches_then_polls(client, sandbox):
+    order = await client.vouchers.orders.create(123, "10.00", 10)
+    settled = await client.vouchers.orders.wait(order.id, timeout=5)
+    assert settled.status == VoucherOrderStatus.DELIVERED
+    assert len(settled.vouchers) == 10
+
+
+async def test_deadline_raises_with_a_token_that_resumes_elsewhere(sandbox, make_client):
+    client = make_client(sandbox, poll=POLL)
+    waiter = client.topups.orders.submit(4218, "4.99", PLAYER, client_reference="slow-1")
+    with pytest.raises(OrderWaitTimeout) as raised:
+        await client.topups.orders.wait(await _created(client, "slow-1"), timeout=0.01)
+    timeout = raised.value
+    assert timeout.order.status == TopupOrderStatus.PENDING
+    assert timeout.client_reference == "slow-1"
+    token = json.loads(timeout.resume_token)
+    assert token["vertical"] == "topups"
+    assert token["client_reference"] == "slow-1"
+    assert token["order_id"] == timeout.order.id
+    assert set(token) == {"v", "vertical", "order_id", "client_reference", "created_at", "deadline"}
+    waiter.cancel()
+
+    fresh = make_client(sandbox, poll=POLL)  # another process, as far as the SDK knows
+    resumed = fresh.resume(timeout.resume_token, timeout=5)
+    assert isinstance(resumed, OrderWaiter)
+    order = await resumed
+    assert order.status == TopupOrderStatus.DELIVERED
+    assert order.client_reference == "slow-1"
+
+
+async def _created(client, reference):
+    for _ in range(100):
+        order = await client.topups.orders.find(reference)
+        if order is not None:
+            return order
+        await asyncio.sleep(0.01)
+    raise AssertionError("the order was not created")
+
+
+async def test_submit_deadline_gives_a_token_even_before_the_create_answered(sandbox, make_client):
+    # The server commits the order, then takes a second to answer.
+    sandbox.faults.add(Fault.delay(1.0), method="POST", path=TOPUP_ORDERS, phase="after", times=1)
+    client = make_client(sandbox, poll=POLL)
+    with pytest.raises(OrderWaitTimeout) as raised:
+        await client.topups.orders.submit(4218, "4.99", PLAYER, "held-1", timeout=0.2)
+    assert raised.value.order is None
+    token = json.loads(raised.value.resume_token)
+    assert (token["order_id"], token["client_reference"]) == (None, "held-1")
+    # The create the deadline cut short had landed: the token finds it by reference.
+    order = await client.resume(raised.value.resume_token, timeout=5)
+    assert order.client_reference == "held-1"
+    assert len(sandbox.state.topups.orders) == 1
+
+
+async def test_cancel_stops_polling_and_leaves_no_task(client, sandbox):
+    before = other_tasks()
+    waiter = client.topups.orders.submit(4218, "4.99", PLAYER, client_reference="gone-1")
+    await asyncio.sleep(0.02)
+    assert waiter.cancel()
+    assert waiter.cancelled()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.sleep(0.05)
+    assert other_tasks() <= before
+    seen = len(sandbox.requests)
+    await asyncio.sleep(0.3)
+    assert len(sandbox.requests) == seen  # nothing polls for it any more
+    assert client.scheduler.pending == 0
+
+
+async def test_cancelling_the_awaiting_task_stops_the_wait(client, sandbox):
+    before = other_tasks()
+    task = asyncio.create_task(client.topups.orders.create_and_wait(4218, "4.99", PLAYER))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.05)
+    assert other_tasks() <= before
+    assert client.scheduler.pending == 0
+
+
+async def test_closing_the_client_cancels_waits(sandbox, make_client):
+    before = other_tasks()
+    client = OctopusClient(**sandbox.client_settings(), poll=POLL)
+    waiters = [client.topups.orders.submit(4218, "4.99", PLAYER) for _ in range(5)]
+    await asyncio.sleep(0.02)
+    await client.aclose()
+    assert all(w.cancelled() for w in waiters)
+    await asyncio.sleep(0.01)
+    assert other_tasks() <= before
+
+
+async def test_partial_delivery_ends_the_wait_only_when_accepted(client, sandbox):
+    for reference in ("partial-a", "partial-b"):
+        sandbox.state.vouchers.force_outcome(reference, "PARTIALLY_DELIVERED")
+    order = await client.vouchers.orders.create_and_wait(
+        123, "10.00", 10, "partial-a", accept_partial=True, timeout=5
+    )
+    assert order.status == VoucherOrderStatus.PARTIALLY_DELIVERED
+    with pytest.raises(OrderWaitTimeout) as raised:
+        await client.vouchers.orders.create_and_wait(123, "10.00", 10, "partial-b", timeout=1.0)
+    assert raised.value.order.status == VoucherOrderStatus.PARTIALLY_DELIVERED
+    assert len(raised.value.order.vouchers) == 5
+
+
+async def test_a_failed_voucher_order_raises(client, sandbox):
+    sandbox.state.vouchers.force_outcome("v-fail", "FAILED")
+    with pytest.raises(OrderFailedError) as raised:
+        await client.vouchers.orders.create_and_wait(123, "10.00", 10, "v-fail", timeout=5)
+    assert raised.value.status == "FAILED"
+    assert raised.value.is_user_fixable is None
+
+
+async def test_many_pending_orders_are_learnt_from_list_sweeps(sandbox, make_client):
+    client = make_client(sandbox, poll=POLL)
+    waiters = [client.topups.orders.submit(4218, "0.99", PLAYER) for _ in range(60)]
+    orders = await asyncio.gather(*waiters)
+    assert {o.status for o in orders} == {TopupOrderStatus.DELIVERED}
+    stats = client.scheduler.stats
+    sweep_requests = [r for r in polls(sandbox) if r.path == TOPUP_ORDERS]
+    assert stats.sweeps > 0
+    assert len(sweep_requests) == stats.sweep_pages
+    assert all("per_page=500" in r.query for r in sweep_requests)
+    # Far fewer requests than one GET per order per check.
+    assert stats.requests < len(orders)
+
+
+async def test_orders_only_a_get_reveals_are_still_found(make_sandbox, make_client):
+    sandbox = await make_sandbox(time_scale=SCALE, topup_slow_share=0.0, topup_get_only_share=1.0)
+    client = make_client(sandbox, poll=POLL)
+    orders = await asyncio.gather(
+        *(client.topups.orders.submit(4218, "0.99", PLAYER, timeout=10) for _ in range(20))
+    )
+    assert {o.status for o in orders} == {TopupOrderStatus.DELIVERED}
+    assert client.scheduler.stats.gets >= 20  # each needed its own refreshing GET
+
+
+async def test_polling_stays_inside_the_read_quota(make_sandbox, make_client):
+    quota = RateLimits({"read": Quota(300)}).scaled(SCALE)  # 300 per 0.6 s
+    sandbox = await make_sandbox(
+        time_scale=SCALE, topup_slow_share=0.0, topup_get_only_share=0.2, rate_limits=quota
+    )
+    client = make_client(sandbox, poll=POLL, rate_limits=quota)
+    orders = await asyncio.gather(
+        *(client.topups.orders.submit(4218, "0.99", PLAYER, timeout=20) for _ in range(150))
+    )
+    assert len(orders) == 150
+    assert not [r for r in sandbox.requests if r.status == 429]
+
+
+async def test_a_poll_answered_429_waits_the_servers_retry_after(client, sandbox):
+    order = await client.topups.orders.create(4218, "4.99", PLAYER)
+    sandbox.faults.add(
+        Fault.error(429, retry_after="0.3"), method="GET", path=f"{TOPUP_ORDERS}/*", times=2
+    )
+    await client.topups.orders.wait(order, timeout=5)
+    gets = [r for r in polls(sandbox) if r.path == f"{TOPUP_ORDERS}/{order.id}"]
+    assert [r.status for r in gets[:3]] == [429, 429, 200]
+    # 0.3 s apart at least (less 10 ms for timers on two clocks)
+    assert gets[1].received_at - gets[0].received_at >= 0.29
+    assert gets[2].received_at - gets[1].received_at >= 0.29
+
+
+async def test_two_waits_for_one_order_share_its_polls(client, sandbox):
+    order = await client.vouchers.orders.create(123, "10.00", 10)
+    first, second = client.vouchers.orders.wait(order), client.vouchers.orders.wait(order.id)
+    results = await asyncio.gather(first, second)
+    assert results[0] == results[1]
+    gets = [r for r in sandbox.requests if r.path == f"/api/v1/orders/{order.id}"]
+    single_waiter_gets = len(gets)
+    assert client.scheduler.pending == 0
+    assert single_waiter_gets <= 12  # one poll stream, not two
+
+
+async def test_the_waiter_shows_the_latest_order(client, sandbox):
+    waiter = client.topups.orders.submit(4218, "4.99", PLAYER, client_reference="watch-1")
+    assert waiter.order is None
+    assert waiter.client_reference == "watch-1"
+    assert not waiter.done()
+    order = await waiter
+    assert waiter.done()
+    assert waiter.order == order
+    assert waiter.order_id == order.id
+    assert "watch-1" in repr(waiter)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "{}",
+        "not json",
+        '{"v":2}',
+        '{"v":1,"vertical":"x"}',
+        '{"v":1,"vertical":"topups","order_id":null,"client_reference":null,"created_at":null,"deadline":"2030-01-01T00:00:00Z"}',
+    ],
+)
+async def test_bad_resume_tokens_are_refused(client, token):
+    with pytest.raises(InvalidRequestError):
+        client.resume(token)
+
+
+async def test_invalid_timeouts_are_refused_before_anything_is_sent(client, sandbox):
+    with pytest.raises(InvalidRequestError):
+        client.topups.orders.submit(4218, "4.99", PLAYER, timeout=0)
+    with pytest.raises(InvalidRequestError):
+        client.topups.orders.submit(4218, 4.99, PLAYER)
+    assert sandbox.requests == []

@@ -1,9 +1,10 @@
 """The payloads published in the API docs (tests/fixtures/docs_examples) read by the SDK.
 
 Every example this part of the SDK covers is parsed into its model with exact values:
-reference data, wallet transactions, charges quotes, voucher orders and availability, auth
-envelopes and the error bodies (mapped to exception classes by `_status_error`). The voucher
-request examples are compared with the JSON the SDK sends for the same arguments. A manifest
+reference data, wallet transactions, charges quotes, voucher orders and availability, topup
+products, variants, operator matches and orders, auth envelopes and the error bodies (mapped
+to exception classes by `_status_error`). The voucher and topup request examples are compared
+with the JSON the SDK sends for the same arguments. A manifest
 test makes sure a new example file cannot be added without being covered here or listed as
 pending.
 """
@@ -40,8 +41,15 @@ from octopus_async.models import (
     ChargesQuote,
     Country,
     Currency,
+    OperatorMatch,
+    Region,
     Subcategory,
     TokenSet,
+    TopupOrder,
+    TopupOrderStatus,
+    TopupProduct,
+    TopupType,
+    TopupVariant,
     Transaction,
     TransactionStatus,
     TransactionType,
@@ -84,9 +92,17 @@ COVERED = {
     "error.invalid_product_id.json",
     "error.mobile_number_required.json",
     "error.rate_limited.json",
+    "topups.products.list.response.json",
+    "topups.variants.list.response.json",
+    "topups.lookup.response.json",
+    "topups.orders.list.response.json",
+    "topups.lookup.request.json",
+    "topups.charges.request.json",
+    "topups.orders.create.gaming.request.json",
+    "topups.orders.create.mobile.request.json",
 }
 
-# Files for parts of the SDK not written yet (topups, eSIM, webhooks) and request bodies.
+# Files for parts of the SDK not written yet (eSIM, webhooks) and request bodies.
 # Move a file to COVERED when a test parses it.
 PENDING = {
     "auth.refresh.request.json",
@@ -94,14 +110,6 @@ PENDING = {
     "esim.orders.list.response.json",
     "esim.products.list.response.json",
     "esim.variants.list.response.json",
-    "topups.charges.request.json",
-    "topups.lookup.request.json",
-    "topups.lookup.response.json",
-    "topups.orders.create.gaming.request.json",
-    "topups.orders.create.mobile.request.json",
-    "topups.orders.list.response.json",
-    "topups.products.list.response.json",
-    "topups.variants.list.response.json",
     "webhook.order.delivered.json",
     "webhook.order.partially_delivered.json",
 }
@@ -374,6 +382,124 @@ def test_availability() -> None:
     assert availability.raw == document
 
 
+# --- topups ---------------------------------------------------------------------------------
+
+
+def test_topup_products() -> None:
+    document = load("topups.products.list.response.json")
+    products = structure(document, tuple[TopupProduct, ...])
+    assert products == (
+        TopupProduct(
+            id=4218,
+            name="PUBG Mobile UC",
+            topup_type=TopupType.GAMING,
+            country_code="GLO",
+            currency_code="USD",
+            image_url="https://cdn.example.com/pubg-mobile.png",
+        ),
+        TopupProduct(
+            id=4219,
+            name="Airtel India",
+            topup_type=TopupType.MOBILE,
+            country_code="IND",
+            currency_code="INR",
+            image_url="https://cdn.example.com/airtel.png",
+        ),
+    )
+    assert all(product.topup_type.is_known for product in products)
+    # The list does not carry input_fields; products.get does.
+    assert products[0].input_fields == ()
+    assert products[1].raw == document[1]
+
+
+def test_topup_variants() -> None:
+    variants = structure(load("topups.variants.list.response.json"), tuple[TopupVariant, ...])
+    global_region = (Region(code="GLO", name="Global"),)
+    assert variants == (
+        TopupVariant(
+            id=88412,
+            name="60 UC",
+            category="In-Game Currency",
+            currency_code="USD",
+            fixed_amounts=(Decimal("0.99"),),
+            available_in=global_region,
+            fields={"par_value": "60 UC", "delivery_time": "Instant", "validity_days": "365"},
+        ),
+        TopupVariant(
+            id=88413,
+            name="325 UC",
+            category="In-Game Currency",
+            currency_code="USD",
+            fixed_amounts=(Decimal("4.99"),),
+            available_in=global_region,
+            fields={"par_value": "325 UC", "delivery_time": "Instant"},
+        ),
+    )
+    small, large = variants
+    assert str(small.fixed_amounts[0]) == "0.99"
+    assert (small.min_amount, small.max_amount) == (None, None)
+    assert small.accepts(Decimal("0.99"))
+    assert not small.accepts(Decimal("4.99"))
+    assert large.accepts(Decimal("4.99"))
+    assert "validity_days" not in large.fields
+
+
+def test_topup_lookup() -> None:
+    matches = structure(load("topups.lookup.response.json"), tuple[OperatorMatch, ...])
+    assert matches == (
+        OperatorMatch(product_id=4219, name="Airtel India", country_code="IND", identified=True),
+        OperatorMatch(
+            product_id=4231, name="Vi (Vodafone Idea) India", country_code="IND", identified=False
+        ),
+    )
+
+
+TOPUP_PENDING = TopupOrder(
+    id=9123456,
+    status=TopupOrderStatus.PENDING,
+    amount=Decimal("4.7405"),
+    currency="USD",
+    product_id=4218,
+    product_name="PUBG Mobile UC",
+    variant_name="325 UC",
+    country_code="GLO",
+    status_text="Order submitted for fulfilment",
+    client_reference="CAMPAIGN_DEC_24",
+    created_at=datetime(2026, 5, 19, 14, 30, tzinfo=UTC),
+)
+
+
+def test_topup_orders() -> None:
+    document = load("topups.orders.list.response.json")
+    orders = structure(document, tuple[TopupOrder, ...])
+    assert orders == (
+        TOPUP_PENDING,
+        TopupOrder(
+            id=9123440,
+            status=TopupOrderStatus.DELIVERED,
+            amount=Decimal("4.7405"),
+            currency="USD",
+            product_id=4218,
+            product_name="PUBG Mobile UC",
+            variant_name="325 UC",
+            country_code="GLO",
+            status_text="Top-up delivered",
+            transaction_id=7401120,
+            created_at=datetime(2026, 5, 19, 13, 55, tzinfo=UTC),
+            completed_at=datetime(2026, 5, 19, 13, 55, 8, tzinfo=UTC),
+        ),
+    )
+    pending, delivered = orders
+    assert str(pending.amount) == "4.7405"
+    assert pending.created_at.tzinfo is not None
+    assert pending.completed_at is None
+    assert pending.transaction_id is None
+    assert delivered.client_reference is None  # absent when the order was created without one
+    assert delivered.status.is_known
+    assert delivered.recovered is False
+    assert delivered.raw == document[1]
+
+
 # --- auth envelopes ---------------------------------------------------------------------
 
 LOGIN_TOKENS = TokenSet(
@@ -413,6 +539,10 @@ SUCCESS_EXAMPLES = [
     ("vouchers.order.create.first_order.response.json", VoucherOrder),
     ("vouchers.availability.response.json", Availability),
     ("auth.login.response.json", TokenSet),
+    ("topups.products.list.response.json", tuple[TopupProduct, ...]),
+    ("topups.variants.list.response.json", tuple[TopupVariant, ...]),
+    ("topups.lookup.response.json", tuple[OperatorMatch, ...]),
+    ("topups.orders.list.response.json", tuple[TopupOrder, ...]),
 ]
 
 
@@ -442,12 +572,28 @@ def test_transport_unwraps_logout_envelope() -> None:
 
 Call = Callable[[OctopusClient], Awaitable[Any]]
 
-# (request example, path, example the server answers with, the SDK call with the same arguments)
-REQUEST_EXAMPLES: list[tuple[str, str, str, Call]] = [
+# Answers the docs only give assembled (API.md 9.7, 9.8), for the topup requests.
+TOPUP_QUOTE = b"""{"non_discounted_total": 4.99, "discount_amount": 0.2495, "total_amount": 4.7405,
+ "discount": 5, "gst_amount": 0.00, "total_payable": 4.7405, "net_amount": 4.7405,
+ "handling_fee_amount": 0.00, "charges_details": {"source_currency": "USD",
+ "destination_currency": "USD", "forex_rate": null, "conversion_fee": null}}"""
+TOPUP_CREATED_GAMING = b"""{"id": 9123456, "client_reference": "CAMPAIGN_DEC_24",
+ "product_id": 4218, "product_name": "PUBG Mobile UC", "variant_name": "325 UC",
+ "country_code": "GLO", "amount": 4.7405, "currency": "USD", "status": "PENDING",
+ "status_text": "Order submitted for fulfilment", "created_at": "2026-05-19T14:30:00Z"}"""
+TOPUP_CREATED_MOBILE = b"""{"id": 9123470, "client_reference": "FIRST_RECHARGE_001",
+ "product_id": 4219, "product_name": "Airtel India", "variant_name": "Airtime",
+ "country_code": "IND", "amount": 190.00, "currency": "INR", "status": "PENDING",
+ "status_text": "Order submitted for fulfilment", "created_at": "2026-05-19T14:31:00Z"}"""
+
+# (request example, path, the server's answer, what it parses as, the SDK call with the
+# same arguments)
+REQUEST_EXAMPLES: list[tuple[str, str, bytes, Any, Call]] = [
     (
         "vouchers.order.create.request.json",
         "/api/v1/orders",
-        "vouchers.order.create.sync.response.json",
+        raw("vouchers.order.create.sync.response.json"),
+        VoucherOrder,
         lambda client: client.vouchers.orders.create(
             123,
             Decimal("50.00"),
@@ -459,7 +605,8 @@ REQUEST_EXAMPLES: list[tuple[str, str, str, Call]] = [
     (
         "vouchers.order.create.first_order.request.json",
         "/api/v1/orders",
-        "vouchers.order.create.first_order.response.json",
+        raw("vouchers.order.create.first_order.response.json"),
+        VoucherOrder,
         lambda client: client.vouchers.orders.create(
             123, Decimal("50.00"), 2, client_reference="FIRST_VOUCHER_001"
         ),
@@ -467,26 +614,68 @@ REQUEST_EXAMPLES: list[tuple[str, str, str, Call]] = [
     (
         "vouchers.availability.request.json",
         "/api/v1/products/123/availability",
-        "vouchers.availability.response.json",
+        raw("vouchers.availability.response.json"),
+        Availability,
         lambda client: client.vouchers.products.availability(123, Decimal("50.00"), 5),
     ),
     (
         "vouchers.charges.request.json",
         "/api/v1/products/123/charges",
-        "vouchers.charges.response.json",
+        raw("vouchers.charges.response.json"),
+        ChargesQuote,
         lambda client: client.vouchers.products.charges(123, Decimal("50.00"), 5, wallet_id=1),
     ),
     (
         "vouchers.charges.first_order.request.json",
         "/api/v1/products/123/charges",
-        "vouchers.charges.first_order.response.json",
+        raw("vouchers.charges.first_order.response.json"),
+        ChargesQuote,
         lambda client: client.vouchers.products.charges(123, Decimal("50.00"), 2),
+    ),
+    (
+        "topups.lookup.request.json",
+        "/api/v1/topups/lookup",
+        raw("topups.lookup.response.json"),
+        tuple[OperatorMatch, ...],
+        lambda client: client.topups.lookup("+918879685100"),
+    ),
+    (
+        "topups.charges.request.json",
+        "/api/v1/topups/charges",
+        TOPUP_QUOTE,
+        ChargesQuote,
+        lambda client: client.topups.charges(4218, Decimal("4.99"), wallet_id=1),
+    ),
+    (
+        "topups.orders.create.gaming.request.json",
+        "/api/v1/topups/orders",
+        TOPUP_CREATED_GAMING,
+        TopupOrder,
+        lambda client: client.topups.orders.create(
+            4218,
+            Decimal("4.99"),
+            {"player_id": "5123456789", "server": "asia"},
+            client_reference="CAMPAIGN_DEC_24",
+        ),
+    ),
+    (
+        "topups.orders.create.mobile.request.json",
+        "/api/v1/topups/orders",
+        TOPUP_CREATED_MOBILE,
+        TopupOrder,
+        lambda client: client.topups.orders.create(
+            4219,
+            200,
+            {"phone_number": "+918879685100"},
+            client_reference="FIRST_RECHARGE_001",
+            category="Airtime",
+        ),
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("name", "path", "answer", "call"),
+    ("name", "path", "answer", "parsed_as", "call"),
     REQUEST_EXAMPLES,
     ids=[row[0] for row in REQUEST_EXAMPLES],
 )
@@ -495,20 +684,30 @@ async def test_request_example_is_what_the_sdk_sends(
     wire_client: OctopusClient,
     name: str,
     path: str,
-    answer: str,
+    answer: bytes,
+    parsed_as: Any,
     call: Call,
 ) -> None:
     url = f"{API}{path}"
-    wire.post(url, status=201, body=raw(answer))
+    wire.post(url, status=201, body=answer)
 
     result = await call(wire_client)
 
     [sent] = wire.requests[("POST", URL(url))]
     body = sent.kwargs["data"]
     assert json.loads(body, parse_float=Decimal) == load(name)
-    # Numbers are written as the docs write them: 50.00, not 50 or 50.0.
+    # Numbers are written as the docs write them: 50.00, not 50 or 50.0; 200, not 200.0.
     assert json.loads(body, parse_float=str) == json.loads(raw(name), parse_float=str)
-    assert result == structure(load(answer), type(result))
+    assert result == structure(json.loads(answer, parse_float=Decimal), parsed_as)
+
+
+def test_topup_answers_parse_to_the_documented_values() -> None:
+    # The assembled answers above are what the docs describe (9.7: 5 % of 4.99; 9.8).
+    quote = structure(json.loads(TOPUP_QUOTE, parse_float=Decimal), ChargesQuote)
+    assert (quote.total_payable, quote.discount_amount) == (Decimal("4.7405"), Decimal("0.2495"))
+    assert structure(json.loads(TOPUP_CREATED_GAMING, parse_float=Decimal), TopupOrder) == (
+        TOPUP_PENDING
+    )
 
 
 # --- error bodies -----------------------------------------------------------------------

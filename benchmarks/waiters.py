@@ -1,0 +1,160 @@
+"""Many pending orders settling at random times: the sweeping scheduler against a naive loop.
+
+N topup orders (1,000 and 10,000) are placed in an in-process sandbox that enforces the
+production read quota (300 reads a minute), time-scaled: a simulated minute lasts
+`SCALE * 60` real seconds, and the client's quotas and poll cadence are scaled the same
+way. Most orders settle within 5-30 simulated seconds, a tenth within minutes, and for a
+tenth the new status shows only to a single GET. Then either
+
+- `sweeping`: one `orders.wait(id)` per order, all sharing the client's PollScheduler, or
+- `naive`: workers that GET each pending order in turn (one request per order per pass),
+
+runs until every order is detected. Reported: memory per waiter (tracemalloc, waiters
+only: no order has been fetched yet when it is taken), requests per settled order,
+detection latency after the server settled (simulated seconds, p50/p99), and 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import tracemalloc
+from decimal import Decimal
+from typing import Any
+
+from octopus_async import OctopusClient, PollPolicy, Quota, RateLimits
+from octopus_async.sandbox import Sandbox, SandboxConfig
+
+from ._harness import save, table
+
+SCALE = 0.01
+SIZES = (1_000, 10_000)
+NAIVE_WORKERS = 32
+PLAYER = {"player_id": "5123456789"}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(size: int, mode: str) -> dict[str, Any]:
+    config = SandboxConfig(
+        time_scale=SCALE,
+        rate_limits=RateLimits({"read": Quota(300)}),
+        wallets={"USD": Decimal("100000000")},
+        topup_slow_share=0.1,
+        topup_get_only_share=0.1,
+        seed=size,
+    )
+    async with Sandbox(config) as sandbox:
+        client = OctopusClient(
+            **sandbox.client_settings(),
+            rate_limits=RateLimits.production().scaled(SCALE),
+            poll=PollPolicy().scaled(SCALE),
+        )
+        async with client:
+            await client.auth.login()
+            desk = sandbox.state.topups
+            ids = [
+                desk.create(4218, Decimal("0.99"), PLAYER, None, None, None).id for _ in range(size)
+            ]
+            first_request = len(sandbox.requests)
+            detected: dict[int, float] = {}
+            memory_per_waiter = None
+            if mode == "sweeping":
+                tracemalloc.start()
+                before = tracemalloc.get_traced_memory()[0]
+                waiters = [client.topups.orders.wait(i, timeout=3600 * SCALE * 10) for i in ids]
+                memory_per_waiter = (tracemalloc.get_traced_memory()[0] - before) / size
+                tracemalloc.stop()
+                for order_id, waiter in zip(ids, waiters, strict=True):
+                    waiter.add_done_callback(
+                        lambda _, order_id=order_id: detected.__setitem__(order_id, time.time())
+                    )
+                await asyncio.gather(*waiters, return_exceptions=True)
+            else:
+                await naive_loop(client, ids, detected)
+            requests = [r for r in sandbox.requests[first_request:] if r.method == "GET"]
+            latencies = [
+                (detected[order_id] - desk.orders.by_id[order_id].settled_at) / SCALE
+                for order_id in ids
+            ]
+    return {
+        "orders": size,
+        "mode": mode,
+        "bytes_per_waiter": None if memory_per_waiter is None else round(memory_per_waiter),
+        "requests_per_order": round(len(requests) / size, 2),
+        "p50_s": round(percentile(latencies, 0.5), 1),
+        "p99_s": round(percentile(latencies, 0.99), 1),
+        "http_429": sum(1 for r in requests if r.status == 429),
+    }
+
+
+async def naive_loop(client: OctopusClient, ids: list[int], detected: dict[int, float]) -> None:
+    """One GET per pending order, round robin, inside the client's read quota."""
+    queue = asyncio.Queue[int]()
+    for order_id in ids:
+        queue.put_nowait(order_id)
+
+    async def worker() -> None:
+        while len(detected) < len(ids):
+            order_id = await queue.get()
+            order = await client.with_options(max_retries=1).topups.orders.get(order_id)
+            if order.status == "PENDING":
+                queue.put_nowait(order_id)
+            else:
+                detected[order_id] = time.time()
+
+    workers = [asyncio.create_task(worker()) for _ in range(NAIVE_WORKERS)]
+    while len(detected) < len(ids):
+        await asyncio.sleep(0.05)
+    for task in workers:
+        task.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
+
+
+def main() -> None:
+    rows = []
+    for size in SIZES:
+        for mode in ("sweeping", "naive"):
+            rows.append(asyncio.run(run(size, mode)))
+            print(f"  measured {size} {mode}", flush=True)
+    for size in SIZES:
+        sweeping, naive = (r for r in rows if r["orders"] == size)
+        sweeping["p50_speedup_vs_naive"] = round(naive["p50_s"] / max(sweeping["p50_s"], 0.1), 1)
+    print(
+        table(
+            f"waiters: pending topups settling at random times, production read quota "
+            f"(300/min) time-scaled x{SCALE}; latencies in simulated seconds",
+            [
+                "orders",
+                "mode",
+                "bytes/waiter",
+                "requests/order",
+                "p50 s",
+                "p99 s",
+                "429s",
+                "p50 speedup",
+            ],
+            [
+                (
+                    r["orders"],
+                    r["mode"],
+                    r["bytes_per_waiter"] if r["bytes_per_waiter"] is not None else "-",
+                    r["requests_per_order"],
+                    r["p50_s"],
+                    r["p99_s"],
+                    r["http_429"],
+                    r.get("p50_speedup_vs_naive", "-"),
+                )
+                for r in rows
+            ],
+        )
+    )
+    print(f"written to {save('waiters', {'time_scale': SCALE, 'rows': rows})}\n")
+
+
+if __name__ == "__main__":
+    main()

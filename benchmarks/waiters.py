@@ -28,7 +28,7 @@ from octopus_async.sandbox import Sandbox, SandboxConfig
 
 from ._harness import save, table
 
-SCALE = 0.01
+SCALE = 0.05
 SIZES = (1_000, 10_000)
 NAIVE_WORKERS = 32
 PLAYER = {"player_id": "5123456789"}

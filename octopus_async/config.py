@@ -189,11 +189,12 @@ class PollPolicy:
 
     An order is checked every `fast_interval` seconds during its first `fast_period`, then
     every `slow_interval`, each interval jittered by ±`jitter` so that orders created
-    together do not poll in lockstep. When at least `sweep_threshold` orders of a vertical
-    are due, one list sweep (newest first, largest pages) replaces their single GETs.
+    together do not poll in lockstep. While at least `sweep_threshold` orders of a vertical
+    are waited for, list sweeps (newest first, largest pages) replace their single GETs.
     Verticals whose single GET refreshes state the list does not show get one such GET per
     order every `refresh_interval` from what budget is left. Polling uses at most
-    `budget_share` of the client's read quota, leaving the rest to the application.
+    `budget_share` of the client's read quota, leaving the rest to the application, and
+    sweeps at most `sweep_share` of that.
     `default_timeout` bounds every wait that names none (11 minutes, the docs' own loop).
     """
 
@@ -206,6 +207,7 @@ class PollPolicy:
     refresh_interval: float = attrs.field(default=60.0, validator=_positive)
     sweep_threshold: int = attrs.field(default=4, validator=[_count, _positive])
     budget_share: float = attrs.field(default=0.8, validator=[_positive, attrs.validators.le(1.0)])
+    sweep_share: float = attrs.field(default=0.5, validator=[_positive, attrs.validators.lt(1.0)])
     max_in_flight: int = attrs.field(default=32, validator=[_count, _positive])
     default_timeout: float = attrs.field(default=660.0, validator=_positive)
 

@@ -93,10 +93,15 @@ class APIResponse:
 
     def parse(self, cls: type[T]) -> T:
         """The body as `cls`; a value that does not fit raises `APIResponseValidationError`."""
+        return self.parse_part(self.data, cls, "")
+
+    def parse_part(self, value: Any, cls: type[T], at: str) -> T:
+        """`value`, a part of the body found at `at` (e.g. "[3]"), as `cls`."""
         try:
-            return structure(self.data, cls)
+            return structure(value, cls)
         except ShapeError as exc:
-            raise self.invalid(exc.reason, exc.field) from None
+            field = f"{at}.{exc.field}" if at and exc.field else at or exc.field
+            raise self.invalid(exc.reason, field) from None
 
     def invalid(self, reason: str, field: str = "") -> APIResponseValidationError:
         """The error for a body that does not have the documented shape."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -25,29 +26,26 @@ __all__ = [
 
 def encode_json(value: Any) -> bytes:
     """Serialise a request body; Decimals are written as exact JSON numbers."""
-    return _encode(value).encode()
+    try:
+        text = json.dumps(value, default=_mark_decimal, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        raise ValueError("cannot send a non-finite number") from None
+    return _MARKED.sub(r"\1", text).encode()
 
 
-def _encode(value: Any) -> str:
-    # json.dumps has no way to write a Decimal as a number without going through float.
+# json.dumps cannot write a Decimal as a number without going through float, so each is
+# written as a marked string first (the NUL is escaped as \u0000, the nonce makes the mark
+# impossible to meet in real text) and unmarked into a bare number afterwards.
+_NONCE = secrets.token_hex(8)
+_MARKED = re.compile(r'"\\u0000' + _NONCE + r'([-+.0-9E]+)\\u0000"')
+
+
+def _mark_decimal(value: object) -> str:
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"cannot send a non-finite number: {value}")
-        return format(value, "f")
-    if isinstance(value, Mapping):
-        items = (f"{json.dumps(_key(k))}:{_encode(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_encode(v) for v in value) + "]"
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"cannot send a non-finite number: {value}")
-    return json.dumps(value)
-
-
-def _key(key: object) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
-    return key
+            raise ValueError("non-finite")
+        return f"\x00{_NONCE}{format(value, 'f')}\x00"
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def encode_query(params: Mapping[str, Any]) -> dict[str, str]:

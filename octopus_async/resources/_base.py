@@ -131,6 +131,7 @@ class Requester:
         *,
         params: Mapping[str, Any] | None = None,
         page_size: int | None = None,
+        start_page: int = 1,
         sensitive: bool = False,
     ) -> AsyncPaginator[T]:
         """A paginator over the list at `path`; None-valued `params` are not sent."""
@@ -139,7 +140,7 @@ class Requester:
         async def fetch(page: Mapping[str, Any]) -> APIResponse:
             return await self.request("GET", path, params={**filters, **page}, sensitive=sensitive)
 
-        return AsyncPaginator(fetch, item_type, spec, page_size=page_size)
+        return AsyncPaginator(fetch, item_type, spec, page_size=page_size, start_page=start_page)
 
 
 class Resource:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import attrs
@@ -115,10 +115,28 @@ class Orders(Resource, Generic[OrderT]):
         )
         return cast("OrderWaiter[OrderT]", waiter)
 
-    def sweep(self) -> AsyncGenerator[Page[OrderT], None]:
-        """Pages of every order, newest first, as large as the endpoint allows (D31)."""
+    async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
+        """One page of all orders, newest first, as large as the endpoint allows (D31).
+
+        The items are left as JSON objects: a sweep reads only the orders it watches
+        (with `read`), which saves structuring hundreds it does not.
+        """
         endpoint = self._endpoint
-        return self._list({}, endpoint.pages.max_size).pages()
+        size = endpoint.pages.max_size
+        response = await self._requester.request(
+            "GET",
+            endpoint.path,
+            params={"page": number, endpoint.pages.size_param: size},
+            sensitive=True,
+        )
+        rows = response.data
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise response.invalid("expected a JSON array of objects")
+        return Page(tuple(rows), number, size, response)
+
+    def read(self, page: Page[Mapping[str, Any]], index: int) -> OrderT:
+        """Item `index` of a sweep page, as an order."""
+        return page.response.parse_part(page.items[index], self._endpoint.order_type, f"[{index}]")
 
     async def get(self, order_id: int) -> OrderT:
         """The order as the server reports it now."""

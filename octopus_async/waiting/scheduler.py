@@ -1,11 +1,14 @@
 """PollScheduler: one per client; finds out when pending orders settle, inside the read budget.
 
-Every order being waited for is a small record (a watch) in three queues: when it is next
-due for a status check (the D30 cadence), when it next needs a single GET (for verticals
-whose GET refreshes state lists do not show), and a ready queue of GETs waiting for budget.
-One loop task runs while anything is watched: it turns due checks into list sweeps when
-many orders of a vertical are due at once (one request learns up to a page of statuses,
-D31) and into single GETs otherwise, never spending more than the poll budget.
+Every order being waited for is a small record (a watch). Its status is due for a check on
+the D30 cadence. While a vertical has few watches, due checks become single GETs. Once it
+has `PollPolicy.sweep_threshold` or more, a due check starts a sweep instead: list pages,
+newest first and as large as allowed, until every watched order of the vertical has been
+seen, so one request learns up to a page of statuses (D31). Verticals whose single GET
+refreshes state the list shows late (topups, eSIM install state) also get a refreshing GET
+per order every `refresh_interval`. Sweeps and GETs each have their share of the poll
+budget, itself a share of the client's read quota; GETs for orders a sweep missed or a
+webhook named come before refreshing GETs, which still get every other turn.
 """
 
 from __future__ import annotations
@@ -59,13 +62,14 @@ class PollStats:
 
 
 class _Vertical:
-    __slots__ = ("name", "orders", "policy", "sweeping")
+    __slots__ = ("name", "orders", "policy", "sweeping", "watches")
 
     def __init__(self, policy: VerticalPolicy, orders: Orders[Any]) -> None:
         self.name = policy.name
         self.policy = policy
         self.orders = orders
         self.sweeping = False
+        self.watches: set[_Watch] = set()
 
 
 class _Watch:
@@ -122,10 +126,9 @@ class PollScheduler:
         self._runner: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
         self._closed = False
-        self._budget: TokenBucket | None = None
-        if read_quota is not None:
-            share = Quota(max(1, int(read_quota.requests * policy.budget_share)), read_quota.period)
-            self._budget = TokenBucket(share, headroom=0.0)
+        self._lazy_turn = False
+        self._get_budget = _share(read_quota, policy.budget_share * (1 - policy.sweep_share))
+        self._sweep_budget = _share(read_quota, policy.budget_share * policy.sweep_share)
 
     # --- what the resources ask for ---------------------------------------------------------
 
@@ -135,7 +138,7 @@ class PollScheduler:
     @property
     def pending(self) -> int:
         """How many orders are being waited for."""
-        return len({id(watch) for watch in (*self._by_id.values(), *self._by_reference.values())})
+        return sum(len(vertical.watches) for vertical in self._verticals.values())
 
     def watch(
         self,
@@ -217,10 +220,10 @@ class PollScheduler:
     async def aclose(self) -> None:
         """Stop polling and cancel every waiter and task (they can be resumed by token)."""
         self._closed = True
-        watches = {id(w): w for w in (*self._by_id.values(), *self._by_reference.values())}
-        for watch in watches.values():
-            for waiter in list(watch.waiters):
-                waiter.cancel()
+        for vertical in self._verticals.values():
+            for watch in list(vertical.watches):
+                for waiter in list(watch.waiters):
+                    waiter.cancel()
         tasks = [*self._tasks, *([self._runner] if self._runner else [])]
         for task in tasks:
             task.cancel()
@@ -346,6 +349,7 @@ class PollScheduler:
                 age = max(0.0, (_utcnow() - waiter.created_at).total_seconds())
             watch = _Watch(vertical, waiter.order_id, waiter.client_reference, now - age)
             watch.order = waiter.order
+            vertical.watches.add(watch)
             self._index(watch)
             if vertical.policy.refresh_by_get:
                 self._set_refresh(watch, now + self.policy.refresh_interval)
@@ -365,6 +369,7 @@ class PollScheduler:
 
     def _drop(self, watch: _Watch) -> None:
         watch.dropped = True
+        watch.vertical.watches.discard(watch)
         self._poke()  # the loop ends when nothing is left to watch
         name = watch.vertical.name
         if watch.order_id is not None and self._by_id.get((name, watch.order_id)) is watch:
@@ -419,7 +424,7 @@ class PollScheduler:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while self._by_id or self._by_reference:
+            while self.pending:
                 now = loop.time()
                 self._collect(now)
                 self._dispatch(now)
@@ -433,7 +438,7 @@ class PollScheduler:
 
     def _collect(self, now: float) -> None:
         # Checks due within the jitter window are taken now, so that orders created
-        # around the same time can share one sweep instead of trickling in one by one.
+        # around the same time are checked together instead of trickling in one by one.
         horizon = now + self.policy.fast_interval * self.policy.jitter
         due: dict[str, list[_Watch]] = {}
         while self._checks and self._checks[0][0] <= horizon:
@@ -446,14 +451,14 @@ class PollScheduler:
             due.setdefault(watch.vertical.name, []).append(watch)
         for name, watches in due.items():
             vertical = self._verticals[name]
-            if len(watches) < self.policy.sweep_threshold:
-                self._queue(self._urgent, watches)
-            elif vertical.sweeping or not self._take_budget():
-                # Look again shortly: the running sweep or the budget decides.
-                for watch in watches:
-                    self._set_check(watch, now + self.policy.fast_interval / 5)
+            if vertical.sweeping:
+                for watch in watches:  # the running sweep will see them
+                    self._set_check(watch, now + self.policy.fast_interval * self.policy.jitter)
+            elif len(vertical.watches) >= self.policy.sweep_threshold:
+                vertical.sweeping = True
+                self._spawn(self._sweep(vertical))
             else:
-                self._spawn(self._sweep(vertical, watches))
+                self._queue(self._urgent, watches)
         while self._refreshes and self._refreshes[0][0] <= now:
             at, _, watch = heapq.heappop(self._refreshes)
             if not watch.dropped and at == watch.next_refresh:
@@ -467,8 +472,13 @@ class PollScheduler:
 
     def _dispatch(self, now: float) -> None:
         while self._polls < self.policy.max_in_flight:
-            queue = self._urgent if self._urgent else self._lazy
-            if not queue:
+            # Urgent GETs first, but refreshing GETs get every other turn.
+            self._lazy_turn = not self._lazy_turn
+            if self._urgent and (not self._lazy or not self._lazy_turn):
+                queue = self._urgent
+            elif self._lazy:
+                queue = self._lazy
+            else:
                 return
             watch = queue[0]
             if watch.dropped or watch.busy or watch.hold_until > now:
@@ -477,7 +487,7 @@ class PollScheduler:
                 if not watch.dropped and watch.hold_until > now:
                     self._set_check(watch, watch.hold_until)
                 continue
-            if not self._take_budget():
+            if self._get_budget is not None and not self._get_budget.try_take():
                 return
             queue.popleft()
             watch.queued = False
@@ -492,7 +502,7 @@ class PollScheduler:
         if self._refreshes:
             moments.append(self._refreshes[0][0])
         if (self._urgent or self._lazy) and self._polls < self.policy.max_in_flight:
-            budget = self._budget
+            budget = self._get_budget
             moments.append(now + (budget.wait() if budget else 0.0))
         return max(0.0, min(moments) - now)
 
@@ -507,9 +517,6 @@ class PollScheduler:
             self._wakeup = None
             if timer is not None:
                 timer.cancel()
-
-    def _take_budget(self) -> bool:
-        return self._budget is None or self._budget.try_take()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -562,38 +569,69 @@ class PollScheduler:
         if watch.next_refresh < now + delay:
             self._set_refresh(watch, now + delay)
 
-    async def _sweep(self, vertical: _Vertical, due: list[_Watch]) -> None:
-        """Learn the statuses of many orders from list pages, newest first (D31)."""
-        vertical.sweeping = True
+    async def _sweep(self, vertical: _Vertical) -> None:
+        """Learn the statuses of all watched orders of a vertical from list pages (D31).
+
+        Pages are newest first, so the sweep ends at the page that reaches back past the
+        oldest watched order. Orders a complete sweep did not find get a single GET.
+        """
         self.stats.sweeps += 1
-        for watch in due:
-            watch.busy = True
-        wanted = {watch.order_id for watch in due if watch.order_id is not None}
-        oldest = min(wanted, default=0)
-        pages = vertical.orders.sweep()
+        name = vertical.name
+        unseen = {id(watch): watch for watch in vertical.watches}
+        oldest = min((w.order_id for w in unseen.values() if w.order_id is not None), default=0)
+        complete = False
         try:
-            async for page in pages:
+            number = 1
+            while unseen:
+                await self._sweep_turn()
+                page = await vertical.orders.sweep_page(number)
                 self.stats.sweep_pages += 1
-                for order in page.items:
-                    seen = self._by_id.get((vertical.name, order.id))
-                    if seen is not None:
-                        seen.busy = False
-                        self._observe(seen, order, refreshed=False)
-                    wanted.discard(order.id)
-                if not wanted or not page.items or page.items[-1].id < oldest:
+                for index, row in enumerate(page.items):
+                    watch = self._by_id.get((name, row.get("id")))  # type: ignore[arg-type]
+                    if watch is None:
+                        reference = row.get("client_reference")
+                        watch = self._by_reference.get((name, reference))  # type: ignore[arg-type]
+                    if watch is not None:
+                        unseen.pop(id(watch), None)
+                        self._observe(watch, vertical.orders.read(page, index), refreshed=False)
+                last = page.items[-1].get("id") if page.items else None
+                if not page.has_next or (isinstance(last, int) and last < oldest):
                     break
-                if not self._take_budget():
-                    break
+                number += 1
+            complete = True
         except OctopusError as error:
-            logger.debug("sweep of %s orders failed: %s", vertical.name, error)
+            logger.debug("sweep of %s orders failed: %s", name, error)
         finally:
-            await pages.aclose()
             vertical.sweeping = False
-            for watch in due:
-                watch.busy = False
-                if watch.order_id in wanted and not watch.dropped:
-                    self._queue(self._urgent, [watch])  # the sweep did not reach it
+            now = asyncio.get_running_loop().time()
+            for watch in unseen.values():
+                if watch.dropped:
+                    continue
+                if complete:
+                    self._queue(self._urgent, [watch])  # not in the list: ask for it alone
+                else:
+                    self._set_check(watch, now + self.policy.interval(now - watch.born))
             self._poke()
+
+    async def _sweep_turn(self) -> None:
+        """Wait until the sweep budget allows one more page."""
+        budget = self._sweep_budget
+        if budget is None:
+            return
+        delay = budget.reserve()
+        if delay > 0:
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                budget.refund()
+                raise
+
+
+def _share(quota: Quota | None, share: float) -> TokenBucket | None:
+    """A bucket for `share` of `quota`, or None when there is no quota to keep to."""
+    if quota is None:
+        return None
+    return TokenBucket(Quota(max(1, round(quota.requests * share)), quota.period), headroom=0.0)
 
 
 def _set_done(future: asyncio.Future[None]) -> None:

@@ -31,6 +31,7 @@ _ORDERS = OrderEndpoint(
 )
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _CATEGORIES = ("Airtime", "Data", "Bundle")
+_STATUSES = ("PENDING", "DELIVERED", "FAILED", "CANCELLED", "RECHARGED")
 
 
 def _category(value: str | None) -> str | None:
@@ -194,7 +195,13 @@ class TopupOrders(Orders[TopupOrder]):
         """Orders, most recent first, filtered by status, product, country (alpha-3)."""
         if product_id is not None:
             require_id(product_id, "product_id")
-        if country is not None and not re.fullmatch(r"[A-Z]{3}", country):
+        if status is not None and status not in _STATUSES:
+            raise InvalidRequestError(
+                f"status must be one of {', '.join(_STATUSES)}, got {status!r}", param="status"
+            )
+        if country is not None and not (
+            isinstance(country, str) and re.fullmatch(r"[A-Z]{3}", country)
+        ):
             raise InvalidRequestError(
                 f"country must be an upper-case ISO 3166-1 alpha-3 code, got {country!r}",
                 param="country",
@@ -228,12 +235,15 @@ class TopupOrders(Orders[TopupOrder]):
             "product_id": require_id(product_id, "product_id"),
             "amount": require_amount(amount, "amount"),
         }
+        if input_data is not None and not (
+            isinstance(input_data, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in input_data.items())
+        ):
+            raise InvalidRequestError(
+                "input_data must map field names to strings", param="input_data"
+            )
+        self._known.check(product_id, input_data or {})
         if input_data is not None:
-            if not all(isinstance(k, str) and isinstance(v, str) for k, v in input_data.items()):
-                raise InvalidRequestError(
-                    "input_data must map field names to strings", param="input_data"
-                )
-            self._known.check(product_id, input_data)
             body["input_data"] = dict(input_data)
         if category is not None:
             body["category"] = _category(category)

@@ -17,7 +17,6 @@ detection latency after the server settled (simulated seconds, p50/p99), and 429
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 import tracemalloc
 from decimal import Decimal
@@ -98,18 +97,21 @@ async def naive_loop(client: OctopusClient, ids: list[int], detected: dict[int, 
     for order_id in ids:
         queue.put_nowait(order_id)
 
+    all_detected = asyncio.Event()
+
     async def worker() -> None:
-        while len(detected) < len(ids):
+        while True:
             order_id = await queue.get()
             order = await client.with_options(max_retries=1).topups.orders.get(order_id)
             if order.status == "PENDING":
                 queue.put_nowait(order_id)
-            else:
-                detected[order_id] = time.time()
+                continue
+            detected[order_id] = time.time()
+            if len(detected) == len(ids):
+                all_detected.set()
 
     workers = [asyncio.create_task(worker()) for _ in range(NAIVE_WORKERS)]
-    while len(detected) < len(ids):
-        await asyncio.sleep(0.05)
+    await all_detected.wait()
     for task in workers:
         task.cancel()
     await asyncio.gather(*workers, return_exceptions=True)

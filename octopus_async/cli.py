@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from .client import OctopusClient
-from .config import RateLimits
+from .config import PollPolicy, RateLimits
 from .models.vouchers import VoucherOrderStatus
 from .sandbox import Sandbox, SandboxConfig
 from .sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
@@ -35,10 +35,13 @@ async def demo(time_scale: float) -> None:
     """Run the SDK against an embedded sandbox: the account, reference data, orders."""
     async with Sandbox(SandboxConfig(time_scale=time_scale)) as sandbox:
         print(f"sandbox running at {sandbox.url} (time scale {time_scale})\n")
-        async with OctopusClient(**sandbox.client_settings()) as client:
+        # The client's poll cadence runs on the sandbox's clock, like everything else.
+        poll = PollPolicy().scaled(time_scale)
+        async with OctopusClient(**sandbox.client_settings(), poll=poll) as client:
             await _account(client)
             await _reference_data(client)
             await _vouchers(client)
+            await _topups(client)
         _request_summary(sandbox)
 
 
@@ -116,6 +119,29 @@ async def _vouchers(client: OctopusClient) -> None:
     print(
         f"order {order.id}: {order.status} after {time.monotonic() - started:.1f} s, "
         f"{len(order.vouchers)} vouchers, the first {order.vouchers[0]!r}\n"
+    )
+
+
+async def _topups(client: OctopusClient) -> None:
+    product = await client.topups.products.get(4218)
+    fields = ", ".join(f.name + ("" if f.required else " (optional)") for f in product.input_fields)
+    print(f"{product.name} ({product.topup_type}) takes {fields}")
+    started = time.monotonic()
+    waiter = client.topups.orders.submit(product.id, Decimal("4.99"), {"player_id": "5123456789"})
+    print(f"submitted {waiter.client_reference}; the waiter's view while it settles:")
+    shown = None
+    while not waiter.done():
+        status = waiter.order.status if waiter.order is not None else "creating"
+        if status != shown:
+            print(f"  {time.monotonic() - started:5.2f} s  {status}  (order {waiter.order_id})")
+            shown = status
+        await asyncio.sleep(0.02)
+    order = await waiter
+    print(f"  {time.monotonic() - started:5.2f} s  {order.status}: {order.status_text}")
+    stats = client.scheduler.stats
+    print(
+        f"charged {order.amount} {order.currency}; polling cost {stats.gets} GETs and "
+        f"{stats.sweep_pages} list pages so far\n"
     )
 
 

@@ -8,15 +8,22 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Quote", "fx_rate", "money", "quote"]
+__all__ = ["Quote", "fx_rate", "money", "quote", "tidy"]
 
 _CENT = Decimal("0.01")
-_RATE = Decimal("0.0001")
+_RATE = _BASIS = Decimal("0.0001")
 
 
 def money(amount: Decimal) -> Decimal:
     """`amount` rounded half-up to cents."""
     return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def tidy(amount: Decimal) -> Decimal:
+    """`amount` to at most four decimals, shown with two unless it needs more (0.2495)."""
+    exact = amount.quantize(_BASIS, rounding=ROUND_HALF_UP)
+    cents = exact.quantize(_CENT)
+    return cents if cents == exact else exact.normalize()
 
 
 def fx_rate(per_usd: Mapping[str, Decimal], source: str, destination: str) -> Decimal:
@@ -70,11 +77,11 @@ def quote(
 ) -> Quote:
     """Price `face` with a percentage discount, converting into the wallet's currency.
 
-    The discount is exact (4.99 at 5 % is 0.2495, as the docs show); an FX conversion is
-    rounded to cents.
+    The discount keeps up to four decimals (4.99 at 5 % is 0.2495, as the docs show); an
+    FX conversion is rounded to cents.
     """
-    discount_amount = face * discount_percent / 100
-    total = face - discount_amount
+    discount_amount = tidy(face * discount_percent / 100)
+    total = tidy(face - discount_amount)
     rate = None
     net = total
     if source_currency != destination_currency:

@@ -34,6 +34,9 @@ def test_demo_runs_against_the_embedded_sandbox():
     assert re.search(r"order \d+ for 10 vouchers: PENDING", result.stdout)
     assert re.search(r"order \d+: DELIVERED after [\d.]+ s, 10 vouchers", result.stdout)
     assert "card_number='***'" in result.stdout
+    assert "PUBG Mobile UC (GAMING) takes player_id, server (optional)" in result.stdout
+    assert re.search(r"\d+\.\d+ s  PENDING  \(order \d+\)", result.stdout)
+    assert re.search(r"\d+\.\d+ s  DELIVERED: Top-up delivered", result.stdout)
     output = result.stdout + result.stderr
     assert "STEAM-" not in output  # no voucher code is ever printed
     assert "sandbox-secret" not in output

@@ -16,10 +16,11 @@ from .config import AuthPolicy, ClientConfig, PollPolicy, RateLimits, RetryPolic
 from .resources._base import RawResponse, Requester, capture_responses
 from .resources.auth import Auth
 from .resources.data import ReferenceData, ReferenceDataCache
+from .resources.esim import ActivationCodes, Esim
 from .resources.topups import KnownInputFields, Topups
 from .resources.vouchers import Vouchers
 from .resources.wallets import Wallets
-from .waiting.policy import TOPUPS, VOUCHERS
+from .waiting.policy import ESIM, ESIM_ACTIVATED, ESIM_INSTALLED, TOPUPS, VOUCHERS
 from .waiting.scheduler import PollScheduler
 from .waiting.waiter import OrderWaiter
 
@@ -34,6 +35,7 @@ class _Shared:
 
     reference_data: ReferenceDataCache
     input_fields: KnownInputFields
+    activation_codes: ActivationCodes
     scheduler: PollScheduler
 
 
@@ -57,6 +59,7 @@ class OctopusClient:
     wallets: Wallets
     vouchers: Vouchers
     topups: Topups
+    esim: Esim
 
     def __init__(
         self,
@@ -93,13 +96,20 @@ class OctopusClient:
         self._bind(
             config,
             transport,
-            _Shared(ReferenceDataCache(config.reference_data_ttl), KnownInputFields(), scheduler),
+            _Shared(
+                ReferenceDataCache(config.reference_data_ttl),
+                KnownInputFields(),
+                ActivationCodes(),
+                scheduler,
+            ),
             RequestOptions(config.timeouts, config.retry),
         )
         # Polls retry once: the poll cadence is their retry.
         polling = self.with_options(max_retries=min(1, config.retry.max_retries))
         scheduler.register(VOUCHERS, polling.vouchers.orders)
         scheduler.register(TOPUPS, polling.topups.orders)
+        for vertical in (ESIM, ESIM_INSTALLED, ESIM_ACTIVATED):
+            scheduler.register(vertical, polling.esim.orders)
 
     def _bind(
         self,
@@ -119,6 +129,7 @@ class OctopusClient:
         self.wallets = Wallets(requester)
         self.vouchers = Vouchers(requester, shared.scheduler)
         self.topups = Topups(requester, shared.scheduler, shared.input_fields)
+        self.esim = Esim(requester, shared.scheduler, shared.activation_codes)
 
     def with_options(
         self, *, timeout: float | Timeouts | None = None, max_retries: int | None = None

@@ -196,6 +196,10 @@ class PollPolicy:
     `budget_share` of the client's read quota, leaving the rest to the application, and
     sweeps at most `sweep_share` of that.
     `default_timeout` bounds every wait that names none (11 minutes, the docs' own loop).
+
+    An eSIM's install is checked every `install_fast_interval` (30-60 s) for its first
+    `install_fast_period`, then every `install_slow_interval` (5-10 min), by single GETs
+    only, for at most `install_timeout` (an hour) unless the wait says otherwise.
     """
 
     fast_interval: float = attrs.field(default=5.0, validator=_positive)
@@ -210,11 +214,22 @@ class PollPolicy:
     sweep_share: float = attrs.field(default=0.5, validator=[_positive, attrs.validators.lt(1.0)])
     max_in_flight: int = attrs.field(default=32, validator=[_count, _positive])
     default_timeout: float = attrs.field(default=660.0, validator=_positive)
+    install_fast_interval: float = attrs.field(default=45.0, validator=_positive)
+    install_fast_period: float = attrs.field(default=600.0, validator=_positive)
+    install_slow_interval: float = attrs.field(default=450.0, validator=_positive)
+    install_timeout: float = attrs.field(default=3600.0, validator=_positive)
 
-    def interval(self, age: float) -> float:
-        """Seconds until the next check of an order `age` seconds old, jittered."""
-        base = self.fast_interval if age < self.fast_period else self.slow_interval
-        return base * random.uniform(1 - self.jitter, 1 + self.jitter)
+    def interval(self, age: float, *, install: bool = False) -> float:
+        """Seconds until the next check, jittered. `age` counts from the order's creation,
+        or for `install` waits from when the wait began."""
+        if install:
+            fast = age < self.install_fast_period
+            base = self.install_fast_interval if fast else self.install_slow_interval
+            spread = 1 / 3  # 30-60 s and 5-10 min are 45 s and 7.5 min, give or take a third
+        else:
+            base = self.fast_interval if age < self.fast_period else self.slow_interval
+            spread = self.jitter
+        return base * random.uniform(1 - spread, 1 + spread)
 
     def scaled(self, time_scale: float) -> PollPolicy:
         """The same policy with every duration multiplied by `time_scale`."""
@@ -225,6 +240,10 @@ class PollPolicy:
             slow_interval=self.slow_interval * time_scale,
             refresh_interval=self.refresh_interval * time_scale,
             default_timeout=self.default_timeout * time_scale,
+            install_fast_interval=self.install_fast_interval * time_scale,
+            install_fast_period=self.install_fast_period * time_scale,
+            install_slow_interval=self.install_slow_interval * time_scale,
+            install_timeout=self.install_timeout * time_scale,
         )
 
 

@@ -106,6 +106,7 @@ class AsyncPaginator(Generic[T]):
         *,
         page_size: int | None = None,
         start_page: int = 1,
+        transform: Callable[[T], T] | None = None,
     ) -> None:
         size = spec.default_size if page_size is None else page_size
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= spec.max_size:
@@ -122,6 +123,7 @@ class AsyncPaginator(Generic[T]):
         self._spec = spec
         self._size = size
         self._start = start_page
+        self._transform = transform
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
@@ -150,4 +152,6 @@ class AsyncPaginator(Generic[T]):
         items: tuple[T, ...] = response.parse(
             tuple[self._item_type, ...]  # type: ignore[name-defined]
         )
+        if self._transform is not None:
+            items = tuple(map(self._transform, items))
         return Page(items, number, self._size, response)

@@ -3,6 +3,15 @@
 from ._base import OpenEnum
 from .auth import TokenSet
 from .charges import ChargesDetails, ChargesQuote
+from .esim import (
+    ActivationStatus,
+    EsimOrder,
+    EsimOrderStatus,
+    EsimProduct,
+    EsimVariant,
+    LpaCode,
+    parse_lpa,
+)
 from .reference import Category, Country, Currency, Subcategory
 from .topups import (
     InputField,
@@ -25,6 +34,7 @@ from .vouchers import (
 from .wallets import Transaction, TransactionStatus, TransactionType, Wallet, WalletType
 
 __all__ = [
+    "ActivationStatus",
     "Availability",
     "Category",
     "ChargesDetails",
@@ -32,7 +42,12 @@ __all__ = [
     "Country",
     "Currency",
     "Denomination",
+    "EsimOrder",
+    "EsimOrderStatus",
+    "EsimProduct",
+    "EsimVariant",
     "InputField",
+    "LpaCode",
     "OperatorMatch",
     "Region",
     "OpenEnum",
@@ -52,4 +67,5 @@ __all__ = [
     "VoucherProduct",
     "Wallet",
     "WalletType",
+    "parse_lpa",
 ]

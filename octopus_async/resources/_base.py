@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
@@ -133,6 +133,7 @@ class Requester:
         page_size: int | None = None,
         start_page: int = 1,
         sensitive: bool = False,
+        transform: Callable[[T], T] | None = None,
     ) -> AsyncPaginator[T]:
         """A paginator over the list at `path`; None-valued `params` are not sent."""
         filters = dict(params or {})
@@ -140,7 +141,9 @@ class Requester:
         async def fetch(page: Mapping[str, Any]) -> APIResponse:
             return await self.request("GET", path, params={**filters, **page}, sensitive=sensitive)
 
-        return AsyncPaginator(fetch, item_type, spec, page_size=page_size, start_page=start_page)
+        return AsyncPaginator(
+            fetch, item_type, spec, page_size=page_size, start_page=start_page, transform=transform
+        )
 
 
 class Resource:

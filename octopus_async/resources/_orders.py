@@ -100,13 +100,18 @@ class Orders(Resource, Generic[OrderT]):
         A settled order resolves at once, with no request. Without `timeout` the wait
         lasts `PollPolicy.default_timeout` (11 minutes).
         """
+        return self._wait(self._endpoint.vertical, order, timeout, accept_partial)
+
+    def _wait(
+        self, vertical: str, order: OrderT | int, timeout: float | None, accept_partial: bool
+    ) -> OrderWaiter[OrderT]:
         if isinstance(order, int):
             require_id(order, "order")
             known, order_id, reference = None, order, None
         else:
             known, order_id, reference = order, order.id, order.client_reference
         waiter = self._waiting.watch(
-            self._endpoint.vertical,
+            vertical,
             order=known,
             order_id=order_id,
             client_reference=reference,
@@ -114,6 +119,11 @@ class Orders(Resource, Generic[OrderT]):
             accept_partial=accept_partial,
         )
         return cast("OrderWaiter[OrderT]", waiter)
+
+    def _received(self, order: OrderT) -> OrderT:
+        """Every order this resource hands out passes here; a vertical may complete it with
+        what the server stopped sending (eSIM activation codes)."""
+        return order
 
     async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
         """One page of all orders, newest first, as large as the endpoint allows (D31).
@@ -136,15 +146,17 @@ class Orders(Resource, Generic[OrderT]):
 
     def read(self, page: Page[Mapping[str, Any]], index: int) -> OrderT:
         """Item `index` of a sweep page, as an order."""
-        return page.response.parse_part(page.items[index], self._endpoint.order_type, f"[{index}]")
+        order = page.response.parse_part(page.items[index], self._endpoint.order_type, f"[{index}]")
+        return self._received(order)
 
     async def get(self, order_id: int) -> OrderT:
         """The order as the server reports it now."""
         require_id(order_id, "order_id")
         endpoint = self._endpoint
-        return await self._requester.get(
+        order = await self._requester.get(
             f"{endpoint.path}/{order_id}", endpoint.order_type, sensitive=True
         )
+        return self._received(order)
 
     async def find(self, client_reference: str) -> OrderT | None:
         """The order created with this `client_reference`, or None when there is none."""
@@ -160,7 +172,7 @@ class Orders(Resource, Generic[OrderT]):
         found: OrderT | None = next(
             (order for order in orders if order.client_reference == client_reference), None
         )
-        return found
+        return None if found is None else self._received(found)
 
     def _list(self, filters: Mapping[str, Any], page_size: int | None) -> AsyncPaginator[OrderT]:
         endpoint = self._endpoint
@@ -171,6 +183,7 @@ class Orders(Resource, Generic[OrderT]):
             params=filters,
             page_size=page_size,
             sensitive=True,
+            transform=self._received,
         )
 
     async def _create(self, body: Mapping[str, Any], client_reference: str | None) -> OrderT:
@@ -252,7 +265,7 @@ class Orders(Resource, Generic[OrderT]):
                 )
                 await asyncio.sleep(delay)
                 continue
-            return response.parse(endpoint.order_type)
+            return self._received(response.parse(endpoint.order_type))
 
     def _recovered(self, order: OrderT, after: str) -> OrderT:
         logger.info(

@@ -36,6 +36,11 @@ class SandboxConfig:
     `topup_slow_share` of them; a `topup_failure_share` fails (user-fixable, refunded), as
     does any order for player id 0000000000. For a `topup_get_only_share` of orders the
     settled status shows in lists only after a single GET has refreshed the order.
+
+    An eSIM create is held until fulfilment ends, at most `esim_hold`; fulfilment takes
+    `esim_fulfilment_delay`, or `esim_slow_delay` for an `esim_slow_share` of orders, and
+    fails for an `esim_failure_share`. The device installs the profile after
+    `esim_install_delay` and first uses it after `esim_activation_delay`.
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -75,6 +80,13 @@ class SandboxConfig:
     topup_slow_share: float = 0.1
     topup_failure_share: float = 0.0
     topup_get_only_share: float = 0.1
+    esim_hold: float = 60.0
+    esim_fulfilment_delay: tuple[float, float] = (2.0, 40.0)
+    esim_slow_delay: tuple[float, float] = (90.0, 600.0)
+    esim_slow_share: float = 0.1
+    esim_failure_share: float = 0.0
+    esim_install_delay: tuple[float, float] = (60.0, 900.0)
+    esim_activation_delay: tuple[float, float] = (60.0, 1800.0)
     jwt_secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32), repr=False)
     seed: int | None = None
 

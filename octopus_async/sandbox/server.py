@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler
 
 from .._transport.ids import new_request_id
 from ._http import ApiError, Route
-from .api import auth, data, topups, vouchers, wallets
+from .api import auth, data, esim, topups, vouchers, wallets
 from .config import SandboxConfig
 from .faults import Fault, FaultPlan
 from .ledger import Ledger
@@ -32,7 +32,8 @@ def build_app(state: SandboxState) -> web.Application:
     app = web.Application(middlewares=[_observe, _inject_faults, _guard])
     app[STATE] = state
     table: dict[web.AbstractRoute, Route] = {}
-    for route in [*auth.ROUTES, *data.ROUTES, *wallets.ROUTES, *vouchers.ROUTES, *topups.ROUTES]:
+    routes = [auth, data, wallets, vouchers, topups, esim]
+    for route in (route for module in routes for route in module.ROUTES):
         table[app.router.add_route(route.method, route.path, route.handler)] = route
     app[_ROUTES] = table
     return app

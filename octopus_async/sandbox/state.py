@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..config import EndpointClass
 from .config import SandboxConfig
+from .esim import EsimDesk
 from .faults import FaultPlan
 from .ledger import Ledger
 from .limits import ServerRateLimits
@@ -64,6 +65,7 @@ class SandboxState:
         self._timers: set[asyncio.TimerHandle] = set()
         self.vouchers = VoucherDesk(self)
         self.topups = TopupDesk(self)
+        self.esim = EsimDesk(self)
 
     def schedule(self, simulated_delay: float, action: Callable[[], None]) -> None:
         """Run `action` after `simulated_delay` simulated seconds (until the sandbox stops)."""

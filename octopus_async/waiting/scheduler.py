@@ -153,7 +153,8 @@ class PollScheduler:
         deadline: datetime | None = None,
     ) -> OrderWaiter[Any]:
         """A waiter for an order that exists (or, with only a reference, may exist)."""
-        created_at = getattr(order, "created_at", None) or created_at
+        if not self._verticals[vertical].policy.install_phase:
+            created_at = getattr(order, "created_at", None) or created_at
         waiter = self._new_waiter(
             vertical,
             order,
@@ -247,8 +248,10 @@ class PollScheduler:
         if timeout is not None and not timeout > 0:
             raise InvalidRequestError(f"timeout must be positive, got {timeout!r}", param="timeout")
         if deadline is None:
-            seconds = self.policy.default_timeout if timeout is None else timeout
-            deadline = _utcnow() + timedelta(seconds=seconds)
+            if timeout is None:
+                install = self._verticals[vertical].policy.install_phase
+                timeout = self.policy.install_timeout if install else self.policy.default_timeout
+            deadline = _utcnow() + timedelta(seconds=timeout)
         waiter: OrderWaiter[Any] = OrderWaiter(
             self,
             vertical,
@@ -286,8 +289,7 @@ class PollScheduler:
     def _finish(self, waiter: OrderWaiter[Any], order: Any) -> bool:
         """Resolve `waiter` if `order` ends its wait; tell whether it did."""
         vertical = self._verticals[waiter.vertical].policy
-        status = str(order.status)
-        outcome = vertical.outcome(status, waiter.accept_partial)
+        outcome = vertical.outcome(order, waiter.accept_partial)
         if outcome is None or waiter.done():
             return waiter.done()
         self.stats.settled += 1
@@ -297,7 +299,7 @@ class PollScheduler:
             waiter._future.set_exception(
                 OrderFailedError(
                     order,
-                    status=status,
+                    status=str(order.status),
                     failure_code=getattr(order, "failure_code", None),
                     failure_reason=getattr(order, "failure_reason", None),
                     is_user_fixable=getattr(order, "is_user_fixable", None),
@@ -355,7 +357,7 @@ class PollScheduler:
                 self._set_refresh(watch, now + self.policy.refresh_interval)
         watch.waiters.append(waiter)
         waiter._watch = watch
-        due = now if check_now else now + self.policy.interval(now - watch.born)
+        due = now if check_now else now + self._interval(watch, now)
         if due < watch.next_check:
             self._set_check(watch, due)
         self._ensure_running()
@@ -402,9 +404,13 @@ class PollScheduler:
         if all(waiter.done() for waiter in watch.waiters):
             return  # the waiters detach as their futures call back
         now = asyncio.get_running_loop().time()
-        self._set_check(watch, now + self.policy.interval(now - watch.born))
+        self._set_check(watch, now + self._interval(watch, now))
         if refreshed and watch.vertical.policy.refresh_by_get:
             self._set_refresh(watch, now + self.policy.refresh_interval)
+
+    def _interval(self, watch: _Watch, now: float) -> float:
+        install = watch.vertical.policy.install_phase
+        return self.policy.interval(now - watch.born, install=install)
 
     def _fail(self, watch: _Watch, error: OctopusError) -> None:
         for waiter in list(watch.waiters):
@@ -454,7 +460,7 @@ class PollScheduler:
             if vertical.sweeping:
                 for watch in watches:  # the running sweep will see them
                     self._set_check(watch, now + self.policy.fast_interval * self.policy.jitter)
-            elif len(vertical.watches) >= self.policy.sweep_threshold:
+            elif vertical.policy.sweepable and len(vertical.watches) >= self.policy.sweep_threshold:
                 vertical.sweeping = True
                 self._spawn(self._sweep(vertical))
             else:
@@ -556,7 +562,7 @@ class PollScheduler:
         if watch.dropped:
             return
         now = asyncio.get_running_loop().time()
-        delay = self.policy.interval(now - watch.born)
+        delay = self._interval(watch, now)
         retry_after = getattr(error, "retry_after", None)
         if retry_after:
             delay = max(delay, retry_after)  # the server's Retry-After wins (D30)
@@ -610,7 +616,7 @@ class PollScheduler:
                 if complete:
                     self._queue(self._urgent, [watch])  # not in the list: ask for it alone
                 else:
-                    self._set_check(watch, now + self.policy.interval(now - watch.born))
+                    self._set_check(watch, now + self._interval(watch, now))
             self._poke()
 
     async def _sweep_turn(self) -> None:

@@ -1,0 +1,364 @@
+"""The sandbox's eSIM: plans, the held create, background fulfilment, and the device lifecycle.
+
+A create is debited and recorded PENDING at once; fulfilment finishes after a delay drawn
+from `esim_fulfilment_delay` (or `esim_slow_delay` for an `esim_slow_share` of orders). The
+request is held until then, for at most `esim_hold` (60 s), and answers DELIVERED (with the
+activation code and ICCID) or PENDING. After delivery a simulated device installs the
+profile (`esim_install_delay`), uses it (`esim_activation_delay`), and the plan expires
+`validity_days` after that. Only a single GET reveals those device-side changes; lists show
+what a GET last revealed, and never the activation code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import string
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._http import ApiError
+from .ledger import InsufficientFunds, WalletRecord
+from .orders import OrderBook
+from .pricing import Quote, quote
+
+if TYPE_CHECKING:
+    from .state import SandboxState
+
+__all__ = ["PRODUCTS", "EsimDesk", "EsimOrderRecord", "EsimProductRecord", "EsimVariantRecord"]
+
+OUTCOMES = ("DELIVERED", "FAILED", "CANCELLED")
+_DAY = 86_400.0
+
+
+@attrs.frozen
+class EsimVariantRecord:
+    id: int
+    product_id: int
+    name: str
+    amount: Decimal
+    data_amount_gb: Decimal
+    validity_days: int
+    client_discount: Decimal
+    description: str | None = None
+
+    def as_json(self, currency: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "esim_product_id": self.product_id,
+            "name": self.name,
+            "description": self.description,
+            "currency_code": currency,
+            "amount": self.amount,
+            "data_amount_gb": self.data_amount_gb,
+            "validity_days": self.validity_days,
+            "client_discount": self.client_discount,
+        }
+
+
+@attrs.frozen
+class EsimProductRecord:
+    id: int
+    name: str
+    country_code: str
+    currency_code: str
+    variants: tuple[EsimVariantRecord, ...]
+
+    def as_json(self, *, detail: bool = False) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "country_code": self.country_code,
+            "currency_code": self.currency_code,
+            "image_url": f"https://cdn.sandbox.octopuscards.io/esim/{self.id}.png",
+        }
+        if detail:
+            document["variants"] = [v.as_json(self.currency_code) for v in self.variants]
+        return document
+
+
+def _plan(
+    id: int, product: int, name: str, amount: str, gb: str, days: int, discount: str
+) -> EsimVariantRecord:
+    return EsimVariantRecord(
+        id, product, name, Decimal(amount), Decimal(gb), days, Decimal(discount)
+    )
+
+
+PRODUCTS: dict[int, EsimProductRecord] = {
+    product.id: product
+    for product in [
+        EsimProductRecord(
+            712,
+            "Japan eSIM",
+            "JPN",
+            "USD",
+            (
+                attrs.evolve(
+                    _plan(5511, 712, "Japan 1 GB / 7 days", "4.50", "1.0", 7, "5.0"),
+                    description="Data-only eSIM for short trips",
+                ),
+                _plan(5512, 712, "Japan 5 GB / 30 days", "16.00", "5.0", 30, "5.0"),
+            ),
+        ),
+        EsimProductRecord(
+            713,
+            "USA eSIM",
+            "USA",
+            "USD",
+            (_plan(5521, 713, "USA 3 GB / 15 days", "9.00", "3.0", 15, "4.0"),),
+        ),
+        EsimProductRecord(
+            904,
+            "Global Roaming",
+            "GLO",
+            "USD",
+            (_plan(5901, 904, "Global 1 GB / 7 days", "9.90", "1.0", 7, "3.0"),),
+        ),
+    ]
+}
+
+
+def _timestamp(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return (
+        datetime.fromtimestamp(moment, timezone.utc)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
+
+
+@attrs.define
+class EsimOrderRecord:
+    id: int
+    product: EsimProductRecord
+    variant: EsimVariantRecord
+    quote: Quote
+    client_reference: str | None
+    wallet: WalletRecord
+    created_at: float
+    transaction_id: int
+    status: str = "PENDING"
+    status_text: str = "Order accepted; provisioning the eSIM"
+    activation_code: str | None = None
+    iccid: str | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    installed_at: float | None = None  # what a GET last revealed
+    activated_at: float | None = None
+    expired: bool = False
+    device_installed_at: float | None = None  # what happened on the device
+    device_activated_at: float | None = None
+    device_expired: bool = False
+    notification_email: str | None = None
+    settled: asyncio.Event = attrs.Factory(asyncio.Event)
+
+    @property
+    def activation_status(self) -> str | None:
+        if self.status != "DELIVERED":
+            return None
+        if self.expired:
+            return "EXPIRED"
+        return "ACTIVE" if self.installed_at is not None else "NOT_INSTALLED"
+
+    def as_json(self, *, listed: bool = False) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "id": self.id,
+            "client_reference": self.client_reference,
+            "status": self.status,
+            "status_text": self.status_text,
+            "product_name": self.product.name,
+            "country_code": self.product.country_code,
+            "data_amount_gb": self.variant.data_amount_gb,
+            "validity_days": self.variant.validity_days,
+            "amount": self.quote.total_amount,
+            "currency": self.product.currency_code,
+            "activation_status": self.activation_status,
+            "is_installed": self.installed_at is not None,
+            "installed_at": _timestamp(self.installed_at),
+            "activated_at": _timestamp(self.activated_at),
+            "transaction_id": self.transaction_id,
+            "created_at": _timestamp(self.created_at),
+        }
+        if not listed and self.iccid is not None:
+            document["iccid"] = self.iccid
+            if self.installed_at is None:
+                document["activation_code"] = self.activation_code
+        if self.failure_code is not None:
+            document["failure_code"] = self.failure_code
+            document["failure_reason"] = self.failure_reason
+            document["is_user_fixable"] = True
+        return document
+
+
+class EsimDesk:
+    """eSIM in the sandbox; `force_outcome` settles an order as a test wants."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self._state = state
+        self.catalog = dict(PRODUCTS)
+        self.orders: OrderBook[EsimOrderRecord] = OrderBook(first_id=9302481)
+        self.forced_outcomes: dict[str, str] = {}
+
+    def force_outcome(self, client_reference: str, outcome: str) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+        self.forced_outcomes[client_reference] = outcome
+
+    def product(self, raw_id: str | int, *, missing: int = 404) -> EsimProductRecord:
+        product_id = int(raw_id) if str(raw_id).isdigit() else None
+        product = self.catalog.get(product_id) if product_id is not None else None
+        if product is None:
+            raise ApiError(missing, "Product not found" if missing == 404 else "Invalid product ID")
+        return product
+
+    def variant(self, raw_id: str) -> tuple[EsimProductRecord, EsimVariantRecord]:
+        for product in self.catalog.values():
+            for variant in product.variants:
+                if str(variant.id) == raw_id:
+                    return product, variant
+        raise ApiError(404, "Variant not found")
+
+    def charges(self, product_id: int, amount: Decimal, wallet_id: int | None) -> dict[str, Any]:
+        product = self.product(product_id, missing=400)
+        variant = self._plan(product, amount)
+        return self._price(product, variant, self._wallet(product, wallet_id)).as_json()
+
+    def create(
+        self, product_id: int, amount: Decimal, reference: str | None, wallet_id: int | None
+    ) -> EsimOrderRecord:
+        """Validate, debit and record an order in one step; fulfilment goes on in the background."""
+        self.orders.ensure_new(reference)
+        product = self.product(product_id, missing=400)
+        variant = self._plan(product, amount)
+        wallet = self._wallet(product, wallet_id)
+        priced = self._price(product, variant, wallet)
+        order_id = self.orders.next_id()
+        try:
+            debit = self._state.ledger.debit(wallet.id, priced.total_payable, f"Order #{order_id}")
+        except InsufficientFunds:
+            raise ApiError(400, "Insufficient wallet balance") from None
+        order = self.orders.add(
+            EsimOrderRecord(
+                order_id,
+                product,
+                variant,
+                priced,
+                reference,
+                wallet,
+                self._state.clock(),
+                debit.id,
+            )
+        )
+        config = self._state.config
+        rng = self._state.rng
+        low, high = (
+            config.esim_slow_delay
+            if rng.random() < config.esim_slow_share
+            else config.esim_fulfilment_delay
+        )
+        self._state.schedule(rng.uniform(low, high), lambda: self.settle(order.id))
+        return order
+
+    async def held(self, order: EsimOrderRecord) -> EsimOrderRecord:
+        """Hold the create's answer until the order settles, for at most `esim_hold`."""
+        hold = self._state.config.real_seconds(self._state.config.esim_hold)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(order.settled.wait(), hold)
+        return order
+
+    def settle(self, order_id: int) -> None:
+        """Finish fulfilment now (tests may call this to skip the delay)."""
+        order = self.orders.by_id[order_id]
+        if order.status != "PENDING":
+            return
+        outcome = self.forced_outcomes.pop(order.client_reference or "", None)
+        if outcome is None:
+            failed = self._state.rng.random() < self._state.config.esim_failure_share
+            outcome = "FAILED" if failed else "DELIVERED"
+        if outcome == "DELIVERED":
+            self._deliver(order)
+        else:
+            self._state.ledger.credit(
+                order.wallet.id, order.quote.total_payable, f"Refund for Order #{order.id}"
+            )
+            order.status = outcome
+            if outcome == "FAILED":
+                order.status_text = "Provisioning failed"
+                order.failure_code = "PLAN_UNAVAILABLE"
+                order.failure_reason = "This plan is not available right now. Pick another plan."
+            else:
+                order.status_text = "Order cancelled and refunded"
+        order.settled.set()
+
+    def refresh(self, order: EsimOrderRecord) -> EsimOrderRecord:
+        """What a single GET does: fetch the device-side state from upstream."""
+        order.installed_at = order.device_installed_at
+        order.activated_at = order.device_activated_at
+        order.expired = order.device_expired
+        return order
+
+    def install_now(self, order_id: int) -> None:
+        """Simulate the device installing the profile now."""
+        order = self.orders.by_id[order_id]
+        if order.status == "DELIVERED" and order.device_installed_at is None:
+            order.device_installed_at = self._state.clock()
+            low, high = self._state.config.esim_activation_delay
+            self._state.schedule(
+                self._state.rng.uniform(low, high), lambda: self.activate_now(order_id)
+            )
+
+    def activate_now(self, order_id: int) -> None:
+        """Simulate the first data use now; the plan expires `validity_days` later."""
+        order = self.orders.by_id[order_id]
+        if order.device_installed_at is not None and order.device_activated_at is None:
+            order.device_activated_at = self._state.clock()
+            self._state.schedule(order.variant.validity_days * _DAY, lambda: self._expire(order_id))
+
+    def _expire(self, order_id: int) -> None:
+        self.orders.by_id[order_id].device_expired = True
+
+    def _deliver(self, order: EsimOrderRecord) -> None:
+        rng = self._state.rng
+        matching_id = "".join(rng.choices(string.ascii_uppercase + string.digits, k=20))
+        order.status = "DELIVERED"
+        order.status_text = "eSIM issued"
+        order.activation_code = f"LPA:1$smdp.sandbox.octopuscards.io${matching_id}"
+        order.iccid = "8981" + "".join(rng.choices(string.digits, k=15))
+        low, high = self._state.config.esim_install_delay
+        self._state.schedule(rng.uniform(low, high), lambda: self.install_now(order.id))
+
+    def _plan(self, product: EsimProductRecord, amount: Decimal) -> EsimVariantRecord:
+        for variant in product.variants:
+            if variant.amount == amount:
+                return variant
+        raise ApiError(400, "No plan of this product has this amount")
+
+    def _wallet(self, product: EsimProductRecord, wallet_id: int | None) -> WalletRecord:
+        ledger = self._state.ledger
+        if wallet_id is not None:
+            wallet = ledger.wallets.get(wallet_id)
+            if wallet is None:
+                raise ApiError(400, "Invalid wallet ID")
+            return wallet
+        wallet = ledger.wallet_for(product.currency_code) or next(
+            iter(ledger.wallets.values()), None
+        )
+        if wallet is None:
+            raise ApiError(400, "No wallet to pay from")
+        return wallet
+
+    def _price(
+        self, product: EsimProductRecord, variant: EsimVariantRecord, wallet: WalletRecord
+    ) -> Quote:
+        return quote(
+            variant.amount,
+            variant.client_discount,
+            product.currency_code,
+            wallet.currency,
+            self._state.fx_per_usd,
+        )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from .client import OctopusClient
-from .config import PollPolicy, RateLimits
+from .config import PollPolicy, RateLimits, Timeouts
 from .models.vouchers import VoucherOrderStatus
 from .sandbox import Sandbox, SandboxConfig
 from .sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
@@ -33,15 +33,20 @@ def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) 
 
 async def demo(time_scale: float) -> None:
     """Run the SDK against an embedded sandbox: the account, reference data, orders."""
-    async with Sandbox(SandboxConfig(time_scale=time_scale)) as sandbox:
+    config = SandboxConfig(time_scale=time_scale, esim_slow_share=0.0, topup_slow_share=0.0)
+    async with Sandbox(config) as sandbox:
         print(f"sandbox running at {sandbox.url} (time scale {time_scale})\n")
         # The client's poll cadence runs on the sandbox's clock, like everything else.
         poll = PollPolicy().scaled(time_scale)
-        async with OctopusClient(**sandbox.client_settings(), poll=poll) as client:
+        timeouts = Timeouts(esim_create_read=75 * time_scale)
+        async with OctopusClient(
+            **sandbox.client_settings(), poll=poll, timeouts=timeouts
+        ) as client:
             await _account(client)
             await _reference_data(client)
             await _vouchers(client)
             await _topups(client)
+            await _esim(client)
         _request_summary(sandbox)
 
 
@@ -142,6 +147,29 @@ async def _topups(client: OctopusClient) -> None:
     print(
         f"charged {order.amount} {order.currency}; polling cost {stats.gets} GETs and "
         f"{stats.sweep_pages} list pages so far\n"
+    )
+
+
+async def _esim(client: OctopusClient) -> None:
+    japan = await client.esim.products.get(712)
+    plan = japan.variants[0]
+    print(f"{japan.name}: {plan.name} for {plan.amount} {plan.currency_code}")
+    started = time.monotonic()
+    order = await client.esim.orders.create_and_wait(japan.id, plan.amount)
+    print(
+        f"order {order.id}: {order.status} in the create's answer after "
+        f"{time.monotonic() - started:.2f} s (the server holds it up to 60 simulated seconds)"
+    )
+    lpa = order.lpa
+    if lpa is not None:
+        hidden = "*" * len(lpa.matching_id)
+        print(f"  activation code: LPA:1, SM-DP+ {lpa.smdp_address}, matching id {hidden}")
+    print(f"  ICCID {order.iccid}, {order.activation_status}; waiting for the device to install it")
+    installed = await client.esim.orders.wait_installed(order)
+    print(
+        f"  installed at {installed.installed_at:%H:%M:%S}: {installed.activation_status}; "
+        f"the server stopped sending the code, the SDK kept it: "
+        f"{installed.activation_code == order.activation_code}\n"
     )
 
 

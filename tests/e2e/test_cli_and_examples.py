@@ -37,8 +37,12 @@ def test_demo_runs_against_the_embedded_sandbox():
     assert "PUBG Mobile UC (GAMING) takes player_id, server (optional)" in result.stdout
     assert re.search(r"\d+\.\d+ s  PENDING  \(order \d+\)", result.stdout)
     assert re.search(r"\d+\.\d+ s  DELIVERED: Top-up delivered", result.stdout)
+    assert re.search(r"order \d+: DELIVERED in the create's answer", result.stdout)
+    assert "SM-DP+ smdp.sandbox.octopuscards.io, matching id ****" in result.stdout
+    assert "ACTIVE; the server stopped sending the code, the SDK kept it: True" in result.stdout
     output = result.stdout + result.stderr
     assert "STEAM-" not in output  # no voucher code is ever printed
+    assert "LPA:1$" not in output  # nor an activation code
     assert "sandbox-secret" not in output
     # Reference data came from the cache the second time: one request per list.
     assert re.search(r"1 x GET  /api/v1/currencies\s+200", result.stdout)

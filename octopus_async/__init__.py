@@ -30,6 +30,7 @@ from .errors import (
     RateLimitError,
     ServerError,
     ValidationError,
+    WebhookVerificationError,
 )
 from .pagination import AsyncPaginator, Page
 from .resources import RawResponse
@@ -73,5 +74,6 @@ __all__ = [
     "Timeouts",
     "TokenStore",
     "ValidationError",
+    "WebhookVerificationError",
     "__version__",
 ]

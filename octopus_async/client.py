@@ -23,6 +23,7 @@ from .resources.wallets import Wallets
 from .waiting.policy import ESIM, ESIM_ACTIVATED, ESIM_INSTALLED, TOPUPS, VOUCHERS
 from .waiting.scheduler import PollScheduler
 from .waiting.waiter import OrderWaiter
+from .webhooks.handler import Webhooks
 
 __all__ = ["OctopusClient"]
 
@@ -60,6 +61,7 @@ class OctopusClient:
     vouchers: Vouchers
     topups: Topups
     esim: Esim
+    webhooks: Webhooks
 
     def __init__(
         self,
@@ -130,6 +132,7 @@ class OctopusClient:
         self.vouchers = Vouchers(requester, shared.scheduler)
         self.topups = Topups(requester, shared.scheduler, shared.input_fields)
         self.esim = Esim(requester, shared.scheduler, shared.activation_codes)
+        self.webhooks = Webhooks(shared.scheduler)
 
     def with_options(
         self, *, timeout: float | Timeouts | None = None, max_retries: int | None = None

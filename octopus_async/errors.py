@@ -15,7 +15,8 @@ OctopusError
     ├── AuthenticationError (401)   ├── PermissionDeniedError (403)   ├── NotFoundError (404)
     ├── RateLimitError (429, retry_after)   └── ServerError (5xx)
 ├── OrderFailedError (order, failure_code, failure_reason, is_user_fixable)
-└── OrderWaitTimeout (order, resume_token)
+├── OrderWaitTimeout (order, resume_token)
+└── WebhookVerificationError (reason)
 ```
 """
 
@@ -44,6 +45,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "ValidationError",
+    "WebhookVerificationError",
 ]
 
 
@@ -260,3 +262,21 @@ class OrderWaitTimeout(OctopusError):
         super().__init__(message)
         self.order = order
         self.resume_token = resume_token
+
+
+class WebhookVerificationError(OctopusError):
+    """A webhook delivery that must not be trusted or cannot be read.
+
+    `reason` is one of "missing_header", "bad_signature", "stale_timestamp" (401 to the
+    sender) and "malformed" (400). The text names what failed, never the secret.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        """What a receiver answers: 400 for an unreadable body, 401 for the rest."""
+        return 400 if self.reason == "malformed" else 401

@@ -32,6 +32,15 @@ from .vouchers import (
     VoucherProduct,
 )
 from .wallets import Transaction, TransactionStatus, TransactionType, Wallet, WalletType
+from .webhooks import (
+    EventType,
+    OrderEvent,
+    OrderEventData,
+    UnknownEvent,
+    WalletEvent,
+    WalletEventData,
+    WebhookEvent,
+)
 
 __all__ = [
     "ActivationStatus",
@@ -46,9 +55,12 @@ __all__ = [
     "EsimOrderStatus",
     "EsimProduct",
     "EsimVariant",
+    "EventType",
     "InputField",
     "LpaCode",
     "OperatorMatch",
+    "OrderEvent",
+    "OrderEventData",
     "Region",
     "OpenEnum",
     "Subcategory",
@@ -61,11 +73,15 @@ __all__ = [
     "Transaction",
     "TransactionStatus",
     "TransactionType",
+    "UnknownEvent",
     "Voucher",
     "VoucherOrder",
     "VoucherOrderStatus",
     "VoucherProduct",
     "Wallet",
+    "WalletEvent",
+    "WalletEventData",
     "WalletType",
+    "WebhookEvent",
     "parse_lpa",
 ]

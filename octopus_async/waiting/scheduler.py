@@ -55,6 +55,7 @@ class PollStats:
     sweeps: int = 0
     sweep_pages: int = 0
     settled: int = 0
+    settled_after_webhook: int = 0  # by the fetch a webhook asked for
 
     @property
     def requests(self) -> int:
@@ -83,6 +84,7 @@ class _Watch:
         "hold_until",
         "next_check",
         "next_refresh",
+        "nudged",
         "order",
         "order_id",
         "queued",
@@ -102,6 +104,7 @@ class _Watch:
         self.next_refresh = math.inf
         self.busy = False
         self.hold_until = 0.0  # no request before this (a server's Retry-After)
+        self.nudged = False  # a webhook asked for the next fetch
         self.queued = False
         self.dropped = False
         self.waiters: list[OrderWaiter[Any]] = []
@@ -212,6 +215,7 @@ class PollScheduler:
             watch = self._by_reference.get((vertical, client_reference))
         if watch is None:
             return False
+        watch.nudged = True
         if not watch.queued:
             watch.queued = True
             self._urgent.appendleft(watch)
@@ -397,10 +401,12 @@ class PollScheduler:
             watch.order_id = order.id
             self._index(watch)
         watch.order = order
+        nudged, watch.nudged = watch.nudged and refreshed, watch.nudged and not refreshed
         for waiter in list(watch.waiters):
             waiter.order = order
             waiter.order_id = order.id
-            self._finish(waiter, order)
+            if self._finish(waiter, order) and nudged:
+                self.stats.settled_after_webhook += 1
         if all(waiter.done() for waiter in watch.waiters):
             return  # the waiters detach as their futures call back
         now = asyncio.get_running_loop().time()

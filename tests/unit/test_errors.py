@@ -35,6 +35,7 @@ from octopus_async.errors import (
     RateLimitError,
     ServerError,
     ValidationError,
+    WebhookVerificationError,
 )
 
 HEADERS = CIMultiDict(
@@ -104,6 +105,9 @@ EXAMPLES: dict[type[OctopusError], Any] = {
         failure_code="INVALID_PLAYER_ID",
         failure_reason="Player ID not found",
         is_user_fixable=True,
+    ),
+    WebhookVerificationError: lambda: WebhookVerificationError(
+        "bad_signature", "X-Signature does not match the body"
     ),
     OrderWaitTimeout: lambda: OrderWaitTimeout(
         "order 1 is still PENDING", order={"id": 1}, resume_token='{"v":1}'
@@ -376,7 +380,13 @@ def test_status_error_keeps_response_headers() -> None:
 
 
 # Raised before any request is sent, or about an order rather than one request: no request id.
-BEFORE_SENDING = {OctopusError, InvalidRequestError, OrderFailedError, OrderWaitTimeout}
+BEFORE_SENDING = {
+    OctopusError,
+    InvalidRequestError,
+    OrderFailedError,
+    OrderWaitTimeout,
+    WebhookVerificationError,
+}
 
 
 @pytest.mark.parametrize(

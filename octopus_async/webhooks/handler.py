@@ -1,0 +1,200 @@
+"""Receiving webhooks: an aiohttp handler that acknowledges first and processes after (D38)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from ..errors import WebhookVerificationError
+from ..models.webhooks import OrderEvent, UnknownEvent, WebhookEvent
+from ..waiting.scheduler import PollScheduler
+from .dedupe import EventStore, MemoryEventStore
+from .verify import Secret, verify_webhook
+
+__all__ = ["ReceiverStats", "WebhookReceiver", "Webhooks", "receiver_app"]
+
+logger = logging.getLogger("octopus_async.webhooks")
+
+OnEvent = Callable[[WebhookEvent], Awaitable[None] | None]
+
+# Event type prefixes of the verticals whose waiters a webhook can speed up.
+_VERTICALS = {"order.": "vouchers", "topup.": "topups", "esim.": "esim"}
+
+
+@attrs.define
+class ReceiverStats:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    failed: int = 0  # accepted, but `on_event` raised
+
+
+class WebhookReceiver:
+    """An aiohttp request handler for webhook deliveries.
+
+    Each delivery is verified (signature, timestamp, event id), de-duplicated by event id,
+    and acknowledged with 200 before anything else happens; then waiters of the order are
+    woken and `on_event` runs. Bad signatures, missing headers and stale timestamps get
+    401, unreadable bodies 400, bodies over `max_body_size` 413, duplicates 200 without
+    processing. Mount it with ``app.router.add_post("/webhooks", receiver)``, or use
+    `receiver_app`. `aclose` waits for processing still running.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: Secret | Sequence[Secret],
+        on_event: OnEvent | None = None,
+        store: EventStore | None = None,
+        tolerance: float = 300.0,
+        max_body_size: int = 1 << 20,
+        route: Callable[[WebhookEvent], object] | None = None,
+    ) -> None:
+        if not secret:
+            raise ValueError("a webhook receiver needs the webhook secret")
+        self._secret = secret
+        self._on_event = on_event
+        self._store = store if store is not None else MemoryEventStore()
+        self._tolerance = tolerance
+        self._max_body_size = max_body_size
+        self._route = route
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.stats = ReceiverStats()
+
+    def __repr__(self) -> str:
+        return (
+            f"<WebhookReceiver accepted={self.stats.accepted} duplicates={self.stats.duplicates}>"
+        )
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        body = await self._read(request)
+        if body is None:
+            self.stats.rejected += 1
+            return _answer(413, "too_large", "the body is larger than this receiver accepts")
+        try:
+            event = verify_webhook(body, request.headers, self._secret, tolerance=self._tolerance)
+        except WebhookVerificationError as error:
+            self.stats.rejected += 1
+            logger.warning("webhook rejected: %s", error)
+            return _answer(error.http_status, error.reason, error.message)
+        if not await self._store.add(event.id):
+            self.stats.duplicates += 1
+            return web.json_response({"status": "duplicate"})
+        self.stats.accepted += 1
+        # Acknowledge before processing: slow work here would make the sender retry.
+        response = web.json_response({"status": "accepted"})
+        await response.prepare(request)
+        await response.write_eof()
+        task = asyncio.get_running_loop().create_task(self._process(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return response
+
+    async def aclose(self) -> None:
+        """Wait for the processing of accepted events to finish."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _read(self, request: web.Request) -> bytes | None:
+        limit = self._max_body_size
+        if request.content_length is not None and request.content_length > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await request.content.readany():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _process(self, event: WebhookEvent) -> None:
+        if self._route is not None:
+            self._route(event)
+        if self._on_event is None:
+            return
+        try:
+            outcome = self._on_event(event)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            self.stats.failed += 1
+            logger.exception("on_event failed for webhook event %s", event.id)
+
+
+def _answer(status: int, reason: str, message: str) -> web.Response:
+    return web.json_response({"error": reason, "message": message}, status=status)
+
+
+def receiver_app(receiver: WebhookReceiver, path: str = "/webhooks") -> web.Application:
+    """A standalone aiohttp application that serves `receiver` at `path`."""
+    app = web.Application()
+    app.router.add_post(path, receiver)
+
+    async def finish(_: web.Application) -> None:
+        await receiver.aclose()
+
+    app.on_cleanup.append(finish)
+    return app
+
+
+class Webhooks:
+    """`client.webhooks`: receivers whose verified order events wake this client's waiters."""
+
+    def __init__(self, scheduler: PollScheduler) -> None:
+        self._scheduler = scheduler
+
+    def handler(
+        self,
+        *,
+        secret: Secret | Sequence[Secret],
+        on_event: OnEvent | None = None,
+        store: EventStore | None = None,
+        tolerance: float = 300.0,
+        max_body_size: int = 1 << 20,
+    ) -> WebhookReceiver:
+        """A receiver for this client. A verified event for an order being waited for
+        (matched by order id, then by `reference_code` = `client_reference`, D35) makes the
+        waiter fetch the order at once; the event itself never decides the outcome."""
+        return WebhookReceiver(
+            secret=secret,
+            on_event=on_event,
+            store=store,
+            tolerance=tolerance,
+            max_body_size=max_body_size,
+            route=self._wake,
+        )
+
+    def app(self, *, path: str = "/webhooks", **handler: Any) -> web.Application:
+        """A standalone receiver application (see `handler` for the arguments)."""
+        return receiver_app(self.handler(**handler), path)
+
+    def _wake(self, event: WebhookEvent) -> bool:
+        """Nudge the waiter of the order the event is about; True when there was one."""
+        for prefix, vertical in _VERTICALS.items():
+            if not event.type.startswith(prefix):
+                continue
+            order_id: int | None
+            if isinstance(event, OrderEvent):
+                order_id, reference = event.order.id, event.order.reference_code
+            elif isinstance(event, UnknownEvent):
+                order_id, reference = _ids(event.data)
+            else:
+                return False
+            return self._scheduler.nudge(vertical, order_id=order_id, client_reference=reference)
+        return False
+
+
+def _ids(data: Any) -> tuple[int | None, str | None]:
+    order_id = data.get("id")
+    reference = data.get("reference_code", data.get("client_reference"))
+    return (
+        order_id if isinstance(order_id, int) and not isinstance(order_id, bool) else None,
+        reference if isinstance(reference, str) else None,
+    )

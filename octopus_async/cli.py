@@ -183,13 +183,18 @@ def _request_summary(sandbox: Sandbox) -> None:
         print(f"  {count:3} x {method:4} {route:36} {status}")
 
 
-async def serve(config: SandboxConfig, host: str, port: int) -> None:
+async def serve(
+    config: SandboxConfig, host: str, port: int, webhooks: Sequence[str], webhook_secret: str
+) -> None:
     """Run a sandbox until interrupted."""
     async with Sandbox(config, host=host, port=port) as sandbox:
         print(f"Octopus Cards sandbox at {sandbox.url}")
         print(f"  OCTOPUS_BASE_URL={sandbox.url}")
         print(f"  OCTOPUS_API_KEY={sandbox.api_key}")
         print(f"  OCTOPUS_API_SECRET={sandbox.api_secret}")
+        for url in webhooks:
+            endpoint = sandbox.webhooks.register(url, webhook_secret)
+            print(f"  webhooks to {url} ({endpoint.id}), signed with the --webhook-secret")
         print("Ctrl-C stops it.", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -253,6 +258,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seed", type=int, default=None, help="seed for the sandbox's random choices"
     )
     sandbox_parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="deliver signed webhook events to this URL (repeatable)",
+    )
+    sandbox_parser.add_argument(
+        "--webhook-secret",
+        default="whsec_sandbox",
+        help="the secret webhook deliveries are signed with (default whsec_sandbox)",
+    )
+    sandbox_parser.add_argument(
         "--wallet",
         action="append",
         type=_wallet,
@@ -275,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 access_token_ttl=args.access_token_ttl,
                 seed=args.seed,
             )
-            asyncio.run(serve(config, args.host, args.port))
+            asyncio.run(serve(config, args.host, args.port, args.webhook, args.webhook_secret))
     except KeyboardInterrupt:
         return 130
     return 0

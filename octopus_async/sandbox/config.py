@@ -41,6 +41,12 @@ class SandboxConfig:
     `esim_fulfilment_delay`, or `esim_slow_delay` for an `esim_slow_share` of orders, and
     fails for an `esim_failure_share`. The device installs the profile after
     `esim_install_delay` and first uses it after `esim_activation_delay`.
+
+    Webhooks go to the endpoints registered with `sandbox.webhooks.register`; a failed
+    delivery is retried up to `webhook_max_attempts` times, `webhook_backoff` apart and
+    doubling, each attempt given `webhook_timeout`. `webhook_duplicate_rate` sends that
+    share of events twice, `webhook_delay` late, `webhook_jitter` in random order.
+    `webhook_unreleased_events` also signs `topup.*` and `esim.*` events.
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -87,6 +93,13 @@ class SandboxConfig:
     esim_failure_share: float = 0.0
     esim_install_delay: tuple[float, float] = (60.0, 900.0)
     esim_activation_delay: tuple[float, float] = (60.0, 1800.0)
+    webhook_max_attempts: int = 6
+    webhook_backoff: float = 2.0
+    webhook_timeout: float = 10.0
+    webhook_duplicate_rate: float = 0.0
+    webhook_delay: float = 0.0
+    webhook_jitter: float = 0.0
+    webhook_unreleased_events: bool = False
     jwt_secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32), repr=False)
     seed: int | None = None
 

@@ -294,6 +294,7 @@ class EsimDesk:
             else:
                 order.status_text = "Order cancelled and refunded"
         order.settled.set()
+        self._announce(order, f"esim.{order.status.lower()}")
 
     def refresh(self, order: EsimOrderRecord) -> EsimOrderRecord:
         """What a single GET does: fetch the device-side state from upstream."""
@@ -307,6 +308,7 @@ class EsimDesk:
         order = self.orders.by_id[order_id]
         if order.status == "DELIVERED" and order.device_installed_at is None:
             order.device_installed_at = self._state.clock()
+            self._announce(order, "esim.installed")
             low, high = self._state.config.esim_activation_delay
             self._state.schedule(
                 self._state.rng.uniform(low, high), lambda: self.activate_now(order_id)
@@ -317,7 +319,14 @@ class EsimDesk:
         order = self.orders.by_id[order_id]
         if order.device_installed_at is not None and order.device_activated_at is None:
             order.device_activated_at = self._state.clock()
+            self._announce(order, "esim.activated")
             self._state.schedule(order.variant.validity_days * _DAY, lambda: self._expire(order_id))
+
+    def _announce(self, order: EsimOrderRecord, event_type: str) -> None:
+        self._state.webhooks.emit(
+            event_type,
+            {"id": order.id, "client_reference": order.client_reference, "status": order.status},
+        )
 
     def _expire(self, order_id: int) -> None:
         self.orders.by_id[order_id].device_expired = True

@@ -96,6 +96,7 @@ class Ledger:
         self, balances: Mapping[str, Decimal], clock: Callable[[], float] = time.time
     ) -> None:
         self._clock = clock
+        self.on_entry: Callable[[TransactionRecord, WalletRecord], None] | None = None
         self._wallet_ids = itertools.count(1)
         self._transaction_ids = itertools.count(1001)
         self.wallets: dict[int, WalletRecord] = {}
@@ -159,6 +160,8 @@ class Ledger:
         wallet.balance += amount if kind == "CREDIT" else -amount
         wallet.updated_at = now
         self.transactions[record.id] = record
+        if self.on_entry is not None:
+            self.on_entry(record, wallet)
         return record
 
     def newest_first(self, wallet_id: int | None = None) -> Iterator[TransactionRecord]:

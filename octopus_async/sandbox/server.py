@@ -19,6 +19,7 @@ from .ledger import Ledger
 from .limits import format_seconds
 from .state import CLIENT_ID, DROPPED, STATE, RequestRecord, SandboxState, state_of
 from .tokens import InvalidToken, TokenAuthority
+from .webhooks import WebhookDispatcher
 
 __all__ = ["ClientSettings", "Sandbox", "build_app"]
 
@@ -200,6 +201,10 @@ class Sandbox:
     def requests(self) -> list[RequestRecord]:
         return self.state.requests
 
+    @property
+    def webhooks(self) -> WebhookDispatcher:
+        return self.state.webhooks
+
     def client_settings(self) -> ClientSettings:
         """`api_key`, `api_secret` and `base_url` for an `OctopusClient` of this sandbox."""
         return ClientSettings(api_key=self.api_key, api_secret=self.api_secret, base_url=self.url)
@@ -219,6 +224,7 @@ class Sandbox:
 
     async def aclose(self) -> None:
         self.state.stop()
+        await self.state.webhooks.aclose()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()

@@ -15,11 +15,12 @@ from ..config import EndpointClass
 from .config import SandboxConfig
 from .esim import EsimDesk
 from .faults import FaultPlan
-from .ledger import Ledger
+from .ledger import Ledger, TransactionRecord, WalletRecord
 from .limits import ServerRateLimits
 from .tokens import TokenAuthority
 from .topups import TopupDesk
 from .vouchers import VoucherDesk
+from .webhooks import WebhookDispatcher
 
 __all__ = ["CLIENT_ID", "DROPPED", "STATE", "RequestRecord", "SandboxState", "state_of"]
 
@@ -63,6 +64,8 @@ class SandboxState:
         self.fx_per_usd = dict(config.fx_per_usd)
         self.requests: list[RequestRecord] = []
         self._timers: set[asyncio.TimerHandle] = set()
+        self.webhooks = WebhookDispatcher(self)
+        self.ledger.on_entry = self._announce_entry
         self.vouchers = VoucherDesk(self)
         self.topups = TopupDesk(self)
         self.esim = EsimDesk(self)
@@ -84,6 +87,20 @@ class SandboxState:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+
+    def _announce_entry(self, record: TransactionRecord, wallet: WalletRecord) -> None:
+        kind = "wallet.credited" if record.transaction_type == "CREDIT" else "wallet.debited"
+        self.webhooks.emit(
+            kind,
+            {
+                "wallet_id": wallet.id,
+                "transaction_id": record.id,
+                "amount": record.amount,
+                "currency": wallet.currency,
+                "balance": wallet.balance,
+                "remarks": record.remarks,
+            },
+        )
 
     def ip_allowed(self, address: str | None) -> bool:
         if not self.allowed_networks:

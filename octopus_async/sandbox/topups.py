@@ -392,6 +392,10 @@ class TopupDesk:
     def _settle(self, order: TopupOrderRecord, outcome: str) -> None:
         order.upstream = outcome
         order.settled_at = self._state.clock()
+        self._state.webhooks.emit(
+            f"topup.{outcome.lower()}",
+            {"id": order.id, "client_reference": order.client_reference, "status": outcome},
+        )
         if outcome != "DELIVERED":
             self._state.ledger.credit(
                 order.wallet.id, order.quote.total_payable, f"Refund for Order #{order.id}"

@@ -155,10 +155,29 @@ class VoucherOrderRecord:
     wallet: WalletRecord
     quote: Quote
     email: str | None
+    created_at: float
     status: str = "PENDING"
     message: str = ""
     vouchers: list[dict[str, Any]] = attrs.Factory(list)
     refunded: Decimal = Decimal("0.00")
+    settled_at: float | None = None
+
+    def event_data(self) -> dict[str, Any]:
+        """The webhook payload of this order: no codes, no PINs (API.md 11.6)."""
+        return {
+            "id": self.id,
+            "reference_code": self.client_reference,
+            "status": self.status,
+            "product_name": self.product.name,
+            "denomination": self.denomination,
+            "quantity": self.quantity,
+            "amount": self.quote.non_discounted_total,
+            "delivered_quantity": len(self.vouchers),
+            "delivered_on": _timestamp(datetime.fromtimestamp(self.settled_at, timezone.utc))
+            if self.settled_at is not None
+            else None,
+            "created_at": _timestamp(datetime.fromtimestamp(self.created_at, timezone.utc)),
+        }
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -266,12 +285,20 @@ class VoucherDesk:
             raise ApiError(400, "Insufficient wallet balance") from None
         order = self.orders.add(
             VoucherOrderRecord(
-                order_id, product, denomination, quantity, reference, wallet, priced, email
+                order_id,
+                product,
+                denomination,
+                quantity,
+                reference,
+                wallet,
+                priced,
+                email,
+                self._state.clock(),
             )
         )
         if quantity <= SYNC_LIMIT:
             self._deliver(order, quantity)
-            order.status = "DELIVERED"
+            self._finish(order, "DELIVERED")
         else:
             low, high = self._state.config.voucher_fulfilment_delay
             self._state.schedule(self._state.rng.uniform(low, high), lambda: self.settle(order.id))
@@ -294,7 +321,12 @@ class VoucherDesk:
         else:
             self._refund(order, order.quote.total_payable)
             order.message = "Fulfilment failed" if outcome == "FAILED" else "Order cancelled"
-        order.status = outcome
+        self._finish(order, outcome)
+
+    def _finish(self, order: VoucherOrderRecord, status: str) -> None:
+        order.status = status
+        order.settled_at = self._state.clock()
+        self._state.webhooks.emit(f"order.{status.lower()}", order.event_data())
 
     def _outcome(self, order: VoucherOrderRecord) -> str:
         forced = self.forced_outcomes.pop(order.client_reference or "", None)

@@ -23,8 +23,12 @@ logger = logging.getLogger("octopus_async.webhooks")
 
 OnEvent = Callable[[WebhookEvent], Awaitable[None] | None]
 
-# Event type prefixes of the verticals whose waiters a webhook can speed up.
-_VERTICALS = {"order.": "vouchers", "topup.": "topups", "esim.": "esim"}
+# Event type prefixes, and the waits a webhook of that kind can speed up.
+_VERTICALS = {
+    "order.": ("vouchers",),
+    "topup.": ("topups",),
+    "esim.": ("esim", "esim.installed", "esim.activated"),
+}
 
 
 @attrs.define
@@ -176,19 +180,22 @@ class Webhooks:
         return receiver_app(self.handler(**handler), path)
 
     def _wake(self, event: WebhookEvent) -> bool:
-        """Nudge the waiter of the order the event is about; True when there was one."""
-        for prefix, vertical in _VERTICALS.items():
-            if not event.type.startswith(prefix):
-                continue
-            order_id: int | None
-            if isinstance(event, OrderEvent):
-                order_id, reference = event.order.id, event.order.reference_code
-            elif isinstance(event, UnknownEvent):
-                order_id, reference = _ids(event.data)
-            else:
-                return False
-            return self._scheduler.nudge(vertical, order_id=order_id, client_reference=reference)
-        return False
+        """Nudge the waiters of the order the event is about; True when there was one."""
+        order_id: int | None
+        if isinstance(event, OrderEvent):
+            order_id, reference = event.order.id, event.order.reference_code
+        elif isinstance(event, UnknownEvent):
+            order_id, reference = _ids(event.data)
+        else:
+            return False
+        verticals = next(
+            (names for prefix, names in _VERTICALS.items() if event.type.startswith(prefix)), ()
+        )
+        woken = [
+            self._scheduler.nudge(vertical, order_id=order_id, client_reference=reference)
+            for vertical in verticals
+        ]
+        return any(woken)
 
 
 def _ids(data: Any) -> tuple[int | None, str | None]:

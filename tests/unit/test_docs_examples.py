@@ -2,9 +2,10 @@
 
 Every example this part of the SDK covers is parsed into its model with exact values:
 reference data, wallet transactions, charges quotes, voucher orders and availability, topup
-products, variants, operator matches and orders, auth envelopes and the error bodies (mapped
-to exception classes by `_status_error`). The voucher and topup request examples are compared
-with the JSON the SDK sends for the same arguments. A manifest
+products, variants, operator matches and orders, eSIM products, variants and orders, auth
+envelopes and the error bodies (mapped to exception classes by `_status_error`). The voucher,
+topup and eSIM request examples are compared with the JSON the SDK sends for the same
+arguments. A manifest
 test makes sure a new example file cannot be added without being covered here or listed as
 pending.
 """
@@ -35,12 +36,18 @@ from octopus_async.errors import (
     ValidationError,
 )
 from octopus_async.models import (
+    ActivationStatus,
     Availability,
     Category,
     ChargesDetails,
     ChargesQuote,
     Country,
     Currency,
+    EsimOrder,
+    EsimOrderStatus,
+    EsimProduct,
+    EsimVariant,
+    LpaCode,
     OperatorMatch,
     Region,
     Subcategory,
@@ -100,16 +107,16 @@ COVERED = {
     "topups.charges.request.json",
     "topups.orders.create.gaming.request.json",
     "topups.orders.create.mobile.request.json",
+    "esim.products.list.response.json",
+    "esim.variants.list.response.json",
+    "esim.orders.list.response.json",
+    "esim.orders.create.request.json",
 }
 
-# Files for parts of the SDK not written yet (eSIM, webhooks) and request bodies.
+# Files for parts of the SDK not written yet (webhooks) and request bodies.
 # Move a file to COVERED when a test parses it.
 PENDING = {
     "auth.refresh.request.json",
-    "esim.orders.create.request.json",
-    "esim.orders.list.response.json",
-    "esim.products.list.response.json",
-    "esim.variants.list.response.json",
     "webhook.order.delivered.json",
     "webhook.order.partially_delivered.json",
 }
@@ -500,6 +507,92 @@ def test_topup_orders() -> None:
     assert delivered.raw == document[1]
 
 
+# --- eSIM -------------------------------------------------------------------------------
+
+
+def test_esim_products() -> None:
+    document = load("esim.products.list.response.json")
+    products = structure(document, tuple[EsimProduct, ...])
+    assert products == (
+        EsimProduct(
+            id=712,
+            name="Japan eSIM",
+            country_code="JPN",
+            currency_code="USD",
+            image_url="https://cdn.example.com/esim/japan.png",
+        ),
+        EsimProduct(
+            id=904,
+            name="Global Roaming",
+            country_code="GLO",
+            currency_code="USD",
+            image_url="https://cdn.example.com/esim/global.png",
+        ),
+    )
+    # The list does not inline variants; products.get does.
+    assert all(product.variants == () for product in products)
+    assert products[1].raw == document[1]
+
+
+def test_esim_variants() -> None:
+    variants = structure(load("esim.variants.list.response.json"), tuple[EsimVariant, ...])
+    assert variants == (
+        EsimVariant(
+            id=5511,
+            name="Japan 1 GB / 7 days",
+            currency_code="USD",
+            amount=Decimal("4.50"),
+            data_amount_gb=Decimal("1.0"),
+            validity_days=7,
+            client_discount=Decimal("5.0"),
+            esim_product_id=712,
+            description="Data-only eSIM for short trips",
+        ),
+    )
+    [variant] = variants
+    # The amount is sent back unchanged as the plan selector: its digits must survive.
+    assert str(variant.amount) == "4.50"
+    assert str(variant.data_amount_gb) == "1.0"
+    assert str(variant.client_discount) == "5.0"
+    assert type(variant.validity_days) is int
+
+
+ESIM_INSTALLED = EsimOrder(
+    id=9302481,
+    status=EsimOrderStatus.DELIVERED,
+    amount=Decimal("4.275"),
+    currency="USD",
+    client_reference="TRIP_TOKYO_OCT",
+    product_name="Japan eSIM",
+    country_code="JPN",
+    data_amount_gb=Decimal("1.0"),
+    validity_days=7,
+    activation_status=ActivationStatus.ACTIVE,
+    is_installed=True,
+    installed_at=datetime(2026, 5, 15, 18, 42, 11, tzinfo=UTC),
+    activated_at=datetime(2026, 5, 15, 19, 1, 8, tzinfo=UTC),
+    transaction_id=7402011,
+    created_at=datetime(2026, 5, 15, 14, 30, tzinfo=UTC),
+)
+
+
+def test_esim_orders() -> None:
+    document = load("esim.orders.list.response.json")
+    orders = structure(document, tuple[EsimOrder, ...])
+    assert orders == (ESIM_INSTALLED,)
+    [order] = orders
+    # The discounted amount debited (4.50 at 5 %), not the plan's price.
+    assert str(order.amount) == "4.275"
+    assert order.activation_status.is_known
+    assert order.installed is True
+    assert order.installed_at.tzinfo is not None
+    assert order.activated_at.tzinfo is not None
+    # Lists never carry the activation code (API.md 10.8).
+    assert (order.activation_code, order.iccid, order.lpa) == (None, None, None)
+    assert order.recovered is False
+    assert order.raw == document[0]
+
+
 # --- auth envelopes ---------------------------------------------------------------------
 
 LOGIN_TOKENS = TokenSet(
@@ -543,6 +636,9 @@ SUCCESS_EXAMPLES = [
     ("topups.variants.list.response.json", tuple[TopupVariant, ...]),
     ("topups.lookup.response.json", tuple[OperatorMatch, ...]),
     ("topups.orders.list.response.json", tuple[TopupOrder, ...]),
+    ("esim.products.list.response.json", tuple[EsimProduct, ...]),
+    ("esim.variants.list.response.json", tuple[EsimVariant, ...]),
+    ("esim.orders.list.response.json", tuple[EsimOrder, ...]),
 ]
 
 
@@ -581,6 +677,13 @@ TOPUP_CREATED_GAMING = b"""{"id": 9123456, "client_reference": "CAMPAIGN_DEC_24"
  "product_id": 4218, "product_name": "PUBG Mobile UC", "variant_name": "325 UC",
  "country_code": "GLO", "amount": 4.7405, "currency": "USD", "status": "PENDING",
  "status_text": "Order submitted for fulfilment", "created_at": "2026-05-19T14:30:00Z"}"""
+# API.md 10.7, the assembled delivered answer, for the eSIM request.
+ESIM_CREATED = b"""{"id": 9302481, "client_reference": "TRIP_TOKYO_OCT", "status": "DELIVERED",
+ "status_text": "eSIM delivered", "product_name": "Japan eSIM", "country_code": "JPN",
+ "data_amount_gb": 1.0, "validity_days": 7, "amount": 4.275, "currency": "USD",
+ "activation_status": "NOT_INSTALLED", "is_installed": false,
+ "activation_code": "LPA:1$smdp.example.com$MATCHINGID123", "iccid": "8981000000000000000",
+ "transaction_id": 7402011, "created_at": "2026-05-15T14:30:00Z"}"""
 TOPUP_CREATED_MOBILE = b"""{"id": 9123470, "client_reference": "FIRST_RECHARGE_001",
  "product_id": 4219, "product_name": "Airtel India", "variant_name": "Airtime",
  "country_code": "IND", "amount": 190.00, "currency": "INR", "status": "PENDING",
@@ -671,6 +774,13 @@ REQUEST_EXAMPLES: list[tuple[str, str, bytes, Any, Call]] = [
             category="Airtime",
         ),
     ),
+    (
+        "esim.orders.create.request.json",
+        "/api/v1/esim/orders",
+        ESIM_CREATED,
+        EsimOrder,
+        lambda client: client.esim.orders.create(712, Decimal("4.50"), "TRIP_TOKYO_OCT"),
+    ),
 ]
 
 
@@ -708,6 +818,17 @@ def test_topup_answers_parse_to_the_documented_values() -> None:
     assert structure(json.loads(TOPUP_CREATED_GAMING, parse_float=Decimal), TopupOrder) == (
         TOPUP_PENDING
     )
+
+
+def test_esim_created_answer_parses_to_the_documented_values() -> None:
+    # The assembled answer above is what the docs describe (10.7): delivered, not installed.
+    order = structure(json.loads(ESIM_CREATED, parse_float=Decimal), EsimOrder)
+    assert order.status == EsimOrderStatus.DELIVERED
+    assert order.activation_status == ActivationStatus.NOT_INSTALLED
+    assert order.installed is False
+    assert order.lpa == LpaCode(smdp_address="smdp.example.com", matching_id="MATCHINGID123")
+    assert order.iccid == "8981000000000000000"
+    assert str(order.amount) == "4.275"
 
 
 # --- error bodies -----------------------------------------------------------------------

@@ -73,7 +73,7 @@ class LpaCode:
     """The parts of an `LPA:1$<SM-DP+ address>$<matching id>` activation code."""
 
     smdp_address: str
-    matching_id: str
+    matching_id: str = attrs.field(repr=lambda _: "'***'")  # with the address, it is the code
 
 
 def parse_lpa(activation_code: str | None) -> LpaCode | None:

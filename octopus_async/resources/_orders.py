@@ -245,7 +245,7 @@ class Orders(Resource, Generic[OrderT]):
                     existing = None
                 if answer_lost and existing is not None:
                     # An earlier attempt of this call created it; its answer was lost (D24).
-                    return self._recovered(existing, "a duplicate answer to a re-sent create")
+                    return await self._recovered(existing, "a duplicate answer to a re-sent create")
                 duplicate.order = existing
                 raise
             except (APIConnectionError, ServerError) as failure:
@@ -253,7 +253,9 @@ class Orders(Resource, Generic[OrderT]):
                 answer_lost = True
                 existing = await self.find(reference)
                 if existing is not None:
-                    return self._recovered(existing, f"a lost answer ({type(failure).__name__})")
+                    return await self._recovered(
+                        existing, f"a lost answer ({type(failure).__name__})"
+                    )
                 if retries >= options.retry.max_retries:
                     raise
                 delay = options.retry.backoff(retries)
@@ -267,11 +269,15 @@ class Orders(Resource, Generic[OrderT]):
                 continue
             return self._received(response.parse(endpoint.order_type))
 
-    def _recovered(self, order: OrderT, after: str) -> OrderT:
+    async def _recovered(self, order: OrderT, after: str) -> OrderT:
         logger.info(
             "order %s recovered by its client_reference after %s", order.client_reference, after
         )
-        return evolve(order, recovered=True)
+        return evolve(await self._complete(order), recovered=True)
+
+    async def _complete(self, order: OrderT) -> OrderT:
+        """An order found in a list, with what only its single GET carries (if anything)."""
+        return order
 
 
 def _reference(client_reference: str | None) -> str:

@@ -197,6 +197,12 @@ class EsimOrders(Orders[EsimOrder]):
     def _received(self, order: EsimOrder) -> EsimOrder:
         return self._codes.complete(order)
 
+    async def _complete(self, order: EsimOrder) -> EsimOrder:
+        # Lists never carry the activation code; the single GET does until installation.
+        if order.status == "DELIVERED" and order.activation_code is None:
+            return await self.get(order.id)
+        return order
+
 
 def _body(
     product_id: int, amount: Decimal | int | str, wallet_id: int | None, quantity: int

@@ -589,6 +589,7 @@ class PollScheduler:
         """
         self.stats.sweeps += 1
         name = vertical.name
+        settle_by_get = vertical.policy.settle_by_get
         unseen = {id(watch): watch for watch in vertical.watches}
         oldest = min((w.order_id for w in unseen.values() if w.order_id is not None), default=0)
         complete = False
@@ -605,7 +606,11 @@ class PollScheduler:
                         watch = self._by_reference.get((name, reference))  # type: ignore[arg-type]
                     if watch is not None:
                         unseen.pop(id(watch), None)
-                        self._observe(watch, vertical.orders.read(page, index), refreshed=False)
+                        order = vertical.orders.read(page, index)
+                        if settle_by_get and vertical.policy.outcome(order, True) is not None:
+                            self._queue(self._urgent, [watch])  # the list row is not enough
+                        else:
+                            self._observe(watch, order, refreshed=False)
                 last = page.items[-1].get("id") if page.items else None
                 if not page.has_next or (isinstance(last, int) and last < oldest):
                     break

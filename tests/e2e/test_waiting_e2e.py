@@ -41,6 +41,15 @@ def polls(sandbox, path_prefix=TOPUP_ORDERS):
     return [r for r in sandbox.requests if r.method == "GET" and r.path.startswith(path_prefix)]
 
 
+async def no_new_tasks(before: set[asyncio.Task], within: float = 1.0) -> bool:
+    """Whether every task started since `before` ends within `within` seconds."""
+    for _ in range(int(within / 0.01)):
+        if other_tasks() <= before:
+            return True
+        await asyncio.sleep(0.01)
+    return other_tasks() <= before
+
+
 def other_tasks() -> set[asyncio.Task]:
     """The client's tasks (not this test's, not the sandbox server's connection handlers)."""
     return {
@@ -160,8 +169,7 @@ async def test_cancel_stops_polling_and_leaves_no_task(client, sandbox):
     assert waiter.cancelled()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    await asyncio.sleep(0.05)
-    assert other_tasks() <= before
+    assert await no_new_tasks(before)
     seen = len(sandbox.requests)
     await asyncio.sleep(0.3)
     assert len(sandbox.requests) == seen  # nothing polls for it any more
@@ -175,8 +183,7 @@ async def test_cancelling_the_awaiting_task_stops_the_wait(client, sandbox):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.05)
-    assert other_tasks() <= before
+    assert await no_new_tasks(before)
     assert client.scheduler.pending == 0
 
 
@@ -187,8 +194,7 @@ async def test_closing_the_client_cancels_waits(sandbox, make_client):
     await asyncio.sleep(0.02)
     await client.aclose()
     assert all(w.cancelled() for w in waiters)
-    await asyncio.sleep(0.01)
-    assert other_tasks() <= before
+    assert await no_new_tasks(before)
 
 
 async def test_partial_delivery_ends_the_wait_only_when_accepted(client, sandbox):

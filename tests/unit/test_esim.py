@@ -387,11 +387,6 @@ def test_repr_never_shows_the_activation_code() -> None:
     assert "activation_code=None" in repr(order_model(**INSTALLED))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: LpaCode repr shows matching_id, enough to rebuild the activation code (D17)",
-)
 def test_repr_of_the_lpa_parts_hides_the_matching_id() -> None:
     assert MATCHING_ID not in repr(order_model().lpa)
 
@@ -868,11 +863,6 @@ async def test_create_and_wait_polls_a_pending_order_by_id_until_delivered(wire,
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a list sweep settles eSIM waits with orders the list sends without their code",
-)
 async def test_many_fulfilment_waits_still_resolve_with_their_activation_codes(wire, octo):
     # Four waits reach PollPolicy.sweep_threshold: the scheduler reads the list, which never
     # carries activation_code (API.md 10.8); only the single GET does (10.9).
@@ -928,11 +918,6 @@ async def test_a_lost_create_answer_with_no_order_sends_the_same_create_again(wi
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: an eSIM order recovered through the list has no activation code",
-)
 @pytest.mark.parametrize("method", ["create", "create_and_wait"])
 async def test_a_recovered_delivered_order_still_has_its_activation_code(wire, octo, method):
     wire.post(ORDERS, exception=asyncio.TimeoutError())

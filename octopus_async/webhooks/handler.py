@@ -46,8 +46,8 @@ class WebhookReceiver:
     and acknowledged with 200 before anything else happens; then waiters of the order are
     woken and `on_event` runs. Bad signatures, missing headers and stale timestamps get
     401, unreadable bodies 400, bodies over `max_body_size` 413, duplicates 200 without
-    processing. Mount it with ``app.router.add_post("/webhooks", receiver)``, or use
-    `receiver_app`. `aclose` waits for processing still running.
+    processing. Mount it with ``app.router.add_post("/webhooks", receiver.handle)``, or
+    use `receiver_app`. `aclose` waits for processing still running.
     """
 
     def __init__(
@@ -76,7 +76,8 @@ class WebhookReceiver:
             f"<WebhookReceiver accepted={self.stats.accepted} duplicates={self.stats.duplicates}>"
         )
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The aiohttp handler: verify, de-duplicate, acknowledge, then process."""
         body = await self._read(request)
         if body is None:
             self.stats.rejected += 1
@@ -139,7 +140,7 @@ def _answer(status: int, reason: str, message: str) -> web.Response:
 def receiver_app(receiver: WebhookReceiver, path: str = "/webhooks") -> web.Application:
     """A standalone aiohttp application that serves `receiver` at `path`."""
     app = web.Application()
-    app.router.add_post(path, receiver)
+    app.router.add_post(path, receiver.handle)
 
     async def finish(_: web.Application) -> None:
         await receiver.aclose()

@@ -13,9 +13,12 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
+from aiohttp import web
+
 from .client import OctopusClient
 from .config import PollPolicy, RateLimits, Timeouts
-from .models.vouchers import VoucherOrderStatus
+from .models.vouchers import VoucherOrder, VoucherOrderStatus
+from .models.webhooks import OrderEvent, WebhookEvent
 from .sandbox import Sandbox, SandboxConfig
 from .sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
@@ -47,6 +50,7 @@ async def demo(time_scale: float) -> None:
             await _vouchers(client)
             await _topups(client)
             await _esim(client)
+            await _webhooks(client, sandbox)
         _request_summary(sandbox)
 
 
@@ -171,6 +175,47 @@ async def _esim(client: OctopusClient) -> None:
         f"the server stopped sending the code, the SDK kept it: "
         f"{installed.activation_code == order.activation_code}\n"
     )
+
+
+async def _webhooks(client: OctopusClient, sandbox: Sandbox) -> None:
+    """Six voucher orders: webhooks on for the first three, off for the last three."""
+    received: dict[int, float] = {}
+
+    def note(event: WebhookEvent) -> None:
+        if isinstance(event, OrderEvent):
+            received.setdefault(event.order.id, time.monotonic())
+
+    receiver = client.webhooks.handler(secret="whsec_demo", on_event=note)
+    app = web.Application()
+    app.router.add_post("/webhooks", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks"
+    try:
+        endpoint = sandbox.webhooks.register(url, "whsec_demo", events={"order.delivered"})
+        print(f"webhooks signed and delivered to a receiver at {url}")
+        settled: list[tuple[str, VoucherOrder, float]] = []
+        for webhooks_on in (True, False):
+            if not webhooks_on:
+                sandbox.webhooks.endpoints.remove(endpoint)
+            waiters = [client.vouchers.orders.submit(123, Decimal("10.00"), 8) for _ in range(3)]
+            for order in await asyncio.gather(*waiters):
+                settled.append(("on" if webhooks_on else "off", order, time.monotonic()))
+        for switch, order, done_at in settled:
+            by_webhook = order.id in received and received[order.id] <= done_at
+            print(
+                f"  order {order.id} (webhooks {switch:3}): {order.status}, "
+                f"settled by {'webhook' if by_webhook else 'poll'}"
+            )
+        stats = receiver.stats
+        print(
+            f"receiver: {stats.accepted} events accepted, {stats.duplicates} duplicates, "
+            f"{stats.rejected} rejected\n"
+        )
+        await receiver.aclose()
+    finally:
+        await runner.cleanup()
 
 
 def _request_summary(sandbox: Sandbox) -> None:

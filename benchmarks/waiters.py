@@ -13,6 +13,10 @@ runs until every order is detected. Reported: memory per waiter (tracemalloc, wa
 only: no order has been fetched yet when it is taken), requests per settled order,
 detection latency after the server settled (simulated seconds, p50/p99), and 429s.
 
+The webhooks lines wait for 1,000 voucher orders (fulfilled after 1-10 simulated minutes)
+with the same scheduler, once with the sandbox delivering signed webhooks to a receiver on
+loopback and once without: detection latency after fulfilment, and requests per order.
+
 The eSIM line submits 1,000 eSIM orders at once (one connection each, so every create can
 be held): the server holds each create up to 60 simulated seconds, and most are fulfilled
 within the hold. Reported: the share resolved by the create's answer, with no poll at all,
@@ -26,6 +30,8 @@ import time
 import tracemalloc
 from decimal import Decimal
 from typing import Any
+
+from aiohttp import web
 
 from octopus_async import OctopusClient, PollPolicy, Quota, RateLimits, Timeouts
 from octopus_async.sandbox import Sandbox, SandboxConfig
@@ -122,6 +128,59 @@ async def naive_loop(client: OctopusClient, ids: list[int], detected: dict[int, 
     await asyncio.gather(*workers, return_exceptions=True)
 
 
+async def run_vouchers(size: int, webhooks: bool) -> dict[str, Any]:
+    config = SandboxConfig(
+        time_scale=SCALE,
+        rate_limits=RateLimits({"read": Quota(300)}),
+        wallets={"USD": Decimal("100000000")},
+        voucher_fulfilment_delay=(60.0, 600.0),
+        seed=size,
+    )
+    async with Sandbox(config) as sandbox:
+        client = OctopusClient(
+            **sandbox.client_settings(),
+            rate_limits=RateLimits.production().scaled(SCALE),
+            poll=PollPolicy().scaled(SCALE),
+        )
+        async with client:
+            runner = None
+            if webhooks:
+                receiver = client.webhooks.handler(secret="whsec_bench")
+                app = web.Application()
+                app.router.add_post("/webhooks", receiver.handle)
+                runner = web.AppRunner(app, access_log=None)
+                await runner.setup()
+                await web.TCPSite(runner, "127.0.0.1", 0).start()
+                url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks"
+                sandbox.webhooks.register(url, "whsec_bench", events={"order.delivered"})
+            await client.auth.login()
+            desk = sandbox.state.vouchers
+            ids = [desk.create(123, Decimal("10.00"), 10, None, None, None).id for _ in range(size)]
+            first = len(sandbox.requests)
+            detected: dict[int, float] = {}
+            waiters = [client.vouchers.orders.wait(i, timeout=3600 * SCALE * 10) for i in ids]
+            for order_id, waiter in zip(ids, waiters, strict=True):
+                waiter.add_done_callback(
+                    lambda _, order_id=order_id: detected.__setitem__(order_id, time.time())
+                )
+            await asyncio.gather(*waiters)
+            requests = len(sandbox.requests) - first
+            latencies = [
+                (detected[i] - desk.orders.by_id[i].settled_at) / SCALE
+                for i in ids  # type: ignore[operator]
+            ]
+            if runner is not None:
+                await runner.cleanup()
+    return {
+        "orders": size,
+        "mode": "vouchers, webhooks" if webhooks else "vouchers, polls only",
+        "requests_per_order": round(requests / size, 2),
+        "p50_s": round(percentile(latencies, 0.5), 2),
+        "p99_s": round(percentile(latencies, 0.99), 2),
+        "http_429": sum(1 for r in sandbox.requests if r.status == 429),
+    }
+
+
 async def run_esim(size: int) -> dict[str, Any]:
     config = SandboxConfig(
         time_scale=SCALE,
@@ -172,6 +231,7 @@ def main() -> None:
         for mode in ("sweeping", "naive"):
             rows.append(asyncio.run(run(size, mode)))
             print(f"  measured {size} {mode}", flush=True)
+    hooks = [asyncio.run(run_vouchers(1_000, webhooks)) for webhooks in (False, True)]
     esim = asyncio.run(run_esim(1_000))
     for size in SIZES:
         sweeping, naive = (r for r in rows if r["orders"] == size)
@@ -207,6 +267,24 @@ def main() -> None:
     )
     print(
         table(
+            "webhooks: 1,000 voucher orders fulfilled after 1-10 simulated minutes; "
+            "detection latency after fulfilment, simulated seconds",
+            ["orders", "mode", "requests/order", "p50 s", "p99 s", "429s"],
+            [
+                (
+                    r["orders"],
+                    r["mode"],
+                    r["requests_per_order"],
+                    r["p50_s"],
+                    r["p99_s"],
+                    r["http_429"],
+                )
+                for r in hooks
+            ],
+        )
+    )
+    print(
+        table(
             "esim: 1,000 orders submitted at once, each create held up to 60 simulated seconds",
             [
                 "orders",
@@ -226,7 +304,7 @@ def main() -> None:
             ],
         )
     )
-    document = {"time_scale": SCALE, "rows": rows, "esim": esim}
+    document = {"time_scale": SCALE, "rows": rows, "webhooks": hooks, "esim": esim}
     print(f"written to {save('waiters', document)}\n")
 
 

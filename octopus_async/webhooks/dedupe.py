@@ -37,13 +37,12 @@ class MemoryEventStore:
 
     async def add(self, event_id: str) -> bool:
         now = self._clock()
-        # Oldest first: drop what expired, and the oldest beyond capacity.
-        while self._expiry and (
-            next(iter(self._expiry.values())) <= now or len(self._expiry) >= self._capacity
-        ):
-            self._expiry.popitem(last=False)
+        while self._expiry and next(iter(self._expiry.values())) <= now:
+            self._expiry.popitem(last=False)  # oldest first: expired
         if event_id in self._expiry:
             return False
+        if len(self._expiry) >= self._capacity:
+            self._expiry.popitem(last=False)
         self._expiry[event_id] = now + self._ttl
         return True
 

@@ -60,8 +60,9 @@ class WebhookReceiver:
         max_body_size: int = 1 << 20,
         route: Callable[[WebhookEvent], object] | None = None,
     ) -> None:
-        if not secret:
-            raise ValueError("a webhook receiver needs the webhook secret")
+        secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
+        if not secrets or not all(secrets):
+            raise ValueError("a webhook receiver needs the webhook secret (not an empty one)")
         self._secret = secret
         self._on_event = on_event
         self._store = store if store is not None else MemoryEventStore()
@@ -201,7 +202,7 @@ class Webhooks:
 
 def _ids(data: Any) -> tuple[int | None, str | None]:
     order_id = data.get("id")
-    reference = data.get("reference_code", data.get("client_reference"))
+    reference = data.get("reference_code") or data.get("client_reference")
     return (
         order_id if isinstance(order_id, int) and not isinstance(order_id, bool) else None,
         reference if isinstance(reference, str) else None,

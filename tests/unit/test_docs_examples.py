@@ -3,7 +3,8 @@
 Every example this part of the SDK covers is parsed into its model with exact values:
 reference data, wallet transactions, charges quotes, voucher orders and availability, topup
 products, variants, operator matches and orders, eSIM products, variants and orders, auth
-envelopes and the error bodies (mapped to exception classes by `_status_error`). The voucher,
+envelopes, the error bodies (mapped to exception classes by `_status_error`) and the webhook
+events (verified when signed with a test secret, then parsed). The voucher,
 topup and eSIM request examples are compared with the JSON the SDK sends for the same
 arguments. A manifest
 test makes sure a new example file cannot be added without being covered here or listed as
@@ -34,6 +35,7 @@ from octopus_async.errors import (
     DuplicateClientReferenceError,
     RateLimitError,
     ValidationError,
+    WebhookVerificationError,
 )
 from octopus_async.models import (
     ActivationStatus,
@@ -47,8 +49,11 @@ from octopus_async.models import (
     EsimOrderStatus,
     EsimProduct,
     EsimVariant,
+    EventType,
     LpaCode,
     OperatorMatch,
+    OrderEvent,
+    OrderEventData,
     Region,
     Subcategory,
     TokenSet,
@@ -65,6 +70,7 @@ from octopus_async.models import (
     VoucherOrderStatus,
 )
 from octopus_async.models._convert import structure
+from octopus_async.webhooks import sign, verify_webhook
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "docs_examples"
 UTC = timezone.utc
@@ -111,14 +117,14 @@ COVERED = {
     "esim.variants.list.response.json",
     "esim.orders.list.response.json",
     "esim.orders.create.request.json",
+    "webhook.order.delivered.json",
+    "webhook.order.partially_delivered.json",
 }
 
-# Files for parts of the SDK not written yet (webhooks) and request bodies.
+# Request bodies the SDK builds without a test here yet.
 # Move a file to COVERED when a test parses it.
 PENDING = {
     "auth.refresh.request.json",
-    "webhook.order.delivered.json",
-    "webhook.order.partially_delivered.json",
 }
 
 
@@ -152,6 +158,7 @@ def test_covered_files_are_the_ones_the_tables_parse() -> None:
         {name for name, _ in SUCCESS_EXAMPLES}
         | {row[0] for row in REQUEST_EXAMPLES}
         | {row[0] for row in ERROR_EXAMPLES}
+        | {row[0] for row in WEBHOOK_EXAMPLES}
         | {LOGOUT}
     )
     assert parsed == COVERED
@@ -929,3 +936,107 @@ def test_rate_limited_example_header_wins_over_message() -> None:
     error = _status_error(429, headers, "req-1", raw("error.rate_limited.json"))
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 3.0
+
+
+# --- webhook events ---------------------------------------------------------------------
+
+WEBHOOK_SECRET = "whsec_docs_example_test"
+# The headers the README lists for each example; X-Timestamp and X-Signature are made here.
+WEBHOOK_EXAMPLES = [
+    (
+        "webhook.order.delivered.json",
+        "evt_abc123",
+        "order.delivered",
+        OrderEvent(
+            id="evt_abc123",
+            type=EventType.ORDER_DELIVERED,
+            created_at=datetime(2025, 1, 15, 14, 30, tzinfo=UTC),
+            order=OrderEventData(
+                id=12345,
+                status=VoucherOrderStatus.DELIVERED,
+                reference_code="MY_ORDER_001",
+                product_name="Steam Wallet Card",
+                denomination=Decimal("50.00"),
+                quantity=5,
+                amount=Decimal("250.00"),
+                delivered_quantity=5,
+                delivered_on=datetime(2025, 1, 15, 14, 30, tzinfo=UTC),
+                created_at=datetime(2025, 1, 15, 14, 0, tzinfo=UTC),
+            ),
+        ),
+    ),
+    (
+        "webhook.order.partially_delivered.json",
+        "evt_def456",
+        "order.partially_delivered",
+        OrderEvent(
+            id="evt_def456",
+            type=EventType.ORDER_PARTIALLY_DELIVERED,
+            created_at=datetime(2025, 1, 15, 14, 35, tzinfo=UTC),
+            order=OrderEventData(
+                id=12346,
+                status=VoucherOrderStatus.PARTIALLY_DELIVERED,
+                reference_code="BULK_ORDER_001",
+                product_name="Google Play Gift Card",
+                denomination=Decimal("25.00"),
+                quantity=100,
+                amount=Decimal("2500.00"),
+                delivered_quantity=87,
+                delivered_on=datetime(2025, 1, 15, 14, 35, tzinfo=UTC),
+                created_at=datetime(2025, 1, 15, 13, 0, tzinfo=UTC),
+            ),
+        ),
+    ),
+]
+WEBHOOK_SENT_AT = 1_736_951_700  # 2025-01-15T14:35:00Z
+
+
+def webhook_headers(name: str, event_id: str, event_type: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "octopusrewards.com/webhook-agent",
+        "X-OCTOPUS-WEBHOOK-TOKEN": WEBHOOK_SECRET,
+        "X-Webhook-ID": "wh_1",
+        "X-Event-ID": event_id,
+        "X-Event-Type": event_type,
+        "X-Timestamp": str(WEBHOOK_SENT_AT),
+        "X-Signature": sign(raw(name), WEBHOOK_SECRET),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "event_id", "event_type", "expected"),
+    WEBHOOK_EXAMPLES,
+    ids=[row[0] for row in WEBHOOK_EXAMPLES],
+)
+def test_webhook_example(name: str, event_id: str, event_type: str, expected: OrderEvent) -> None:
+    headers = webhook_headers(name, event_id, event_type)
+    event = verify_webhook(raw(name), headers, WEBHOOK_SECRET, now=WEBHOOK_SENT_AT + 1)
+    assert type(event) is OrderEvent
+    assert event == expected
+    assert event.type.is_known
+    assert event.order.status.is_known
+    assert event.created_at.tzinfo is not None
+    assert event.raw == json.loads(raw(name))
+    # Not a single byte of the documented body can change without the signature failing.
+    tampered = raw(name).replace(b'"status"', b'"Status"')
+    with pytest.raises(WebhookVerificationError) as caught:
+        verify_webhook(tampered, headers, WEBHOOK_SECRET, now=WEBHOOK_SENT_AT + 1)
+    assert caught.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    ("name", "event_id", "event_type", "expected"),
+    WEBHOOK_EXAMPLES,
+    ids=[row[0] for row in WEBHOOK_EXAMPLES],
+)
+def test_webhook_example_money_keeps_the_docs_digits(
+    name: str, event_id: str, event_type: str, expected: OrderEvent
+) -> None:
+    headers = webhook_headers(name, event_id, event_type)
+    event = verify_webhook(raw(name), headers, WEBHOOK_SECRET, now=WEBHOOK_SENT_AT)
+    assert isinstance(event, OrderEvent)
+    assert str(event.order.denomination) == str(expected.order.denomination)
+    assert str(event.order.amount) == str(expected.order.amount)
+    # The raw JSON holds Decimal too, never float.
+    assert not [value for value in event.raw["data"].values() if isinstance(value, float)]

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._http import ApiError
-from .ledger import InsufficientFunds, WalletRecord
-from .orders import OrderBook
+from .ledger import WalletRecord
+from .orders import VariantDesk
 from .pricing import Quote, quote
 
 if TYPE_CHECKING:
@@ -195,38 +195,18 @@ class EsimOrderRecord:
         return document
 
 
-class EsimDesk:
+class EsimDesk(VariantDesk[EsimProductRecord, EsimOrderRecord]):
     """eSIM in the sandbox; `force_outcome` settles an order as a test wants."""
 
     def __init__(self, state: SandboxState) -> None:
-        self._state = state
-        self.catalog = dict(PRODUCTS)
-        self.orders: OrderBook[EsimOrderRecord] = OrderBook(first_id=9302481)
-        self.forced_outcomes: dict[str, str] = {}
-
-    def force_outcome(self, client_reference: str, outcome: str) -> None:
-        if outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-        self.forced_outcomes[client_reference] = outcome
-
-    def product(self, raw_id: str | int, *, missing: int = 404) -> EsimProductRecord:
-        product_id = int(raw_id) if str(raw_id).isdigit() else None
-        product = self.catalog.get(product_id) if product_id is not None else None
-        if product is None:
-            raise ApiError(missing, "Product not found" if missing == 404 else "Invalid product ID")
-        return product
-
-    def variant(self, raw_id: str) -> tuple[EsimProductRecord, EsimVariantRecord]:
-        for product in self.catalog.values():
-            for variant in product.variants:
-                if str(variant.id) == raw_id:
-                    return product, variant
-        raise ApiError(404, "Variant not found")
+        super().__init__(state, PRODUCTS, first_order_id=9302481, outcomes=OUTCOMES)
 
     def charges(self, product_id: int, amount: Decimal, wallet_id: int | None) -> dict[str, Any]:
         product = self.product(product_id, missing=400)
         variant = self._plan(product, amount)
-        return self._price(product, variant, self._wallet(product, wallet_id)).as_json()
+        return self._price(
+            product, variant, self._wallet(product.currency_code, wallet_id, fallback=True)
+        ).as_json()
 
     def create(
         self, product_id: int, amount: Decimal, reference: str | None, wallet_id: int | None
@@ -235,13 +215,10 @@ class EsimDesk:
         self.orders.ensure_new(reference)
         product = self.product(product_id, missing=400)
         variant = self._plan(product, amount)
-        wallet = self._wallet(product, wallet_id)
+        wallet = self._wallet(product.currency_code, wallet_id, fallback=True)
         priced = self._price(product, variant, wallet)
         order_id = self.orders.next_id()
-        try:
-            debit = self._state.ledger.debit(wallet.id, priced.total_payable, f"Order #{order_id}")
-        except InsufficientFunds:
-            raise ApiError(400, "Insufficient wallet balance") from None
+        debit = self._debit(wallet, priced.total_payable, order_id)
         order = self.orders.add(
             EsimOrderRecord(
                 order_id,
@@ -276,16 +253,14 @@ class EsimDesk:
         order = self.orders.by_id[order_id]
         if order.status != "PENDING":
             return
-        outcome = self.forced_outcomes.pop(order.client_reference or "", None)
+        outcome = self._forced(order.client_reference)
         if outcome is None:
             failed = self._state.rng.random() < self._state.config.esim_failure_share
             outcome = "FAILED" if failed else "DELIVERED"
         if outcome == "DELIVERED":
             self._deliver(order)
         else:
-            self._state.ledger.credit(
-                order.wallet.id, order.quote.total_payable, f"Refund for Order #{order.id}"
-            )
+            self._refund(order.wallet, order.quote.total_payable, order.id)
             order.status = outcome
             if outcome == "FAILED":
                 order.status_text = "Provisioning failed"
@@ -346,20 +321,6 @@ class EsimDesk:
             if variant.amount == amount:
                 return variant
         raise ApiError(400, "No plan of this product has this amount")
-
-    def _wallet(self, product: EsimProductRecord, wallet_id: int | None) -> WalletRecord:
-        ledger = self._state.ledger
-        if wallet_id is not None:
-            wallet = ledger.wallets.get(wallet_id)
-            if wallet is None:
-                raise ApiError(400, "Invalid wallet ID")
-            return wallet
-        wallet = ledger.wallet_for(product.currency_code) or next(
-            iter(ledger.wallets.values()), None
-        )
-        if wallet is None:
-            raise ApiError(400, "No wallet to pay from")
-        return wallet
 
     def _price(
         self, product: EsimProductRecord, variant: EsimVariantRecord, wallet: WalletRecord

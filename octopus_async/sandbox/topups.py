@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._http import ApiError
-from .ledger import InsufficientFunds, WalletRecord
-from .orders import OrderBook
+from .ledger import WalletRecord
+from .orders import VariantDesk
 from .pricing import Quote, quote
 
 if TYPE_CHECKING:
@@ -259,33 +259,11 @@ class TopupOrderRecord:
         return document
 
 
-class TopupDesk:
+class TopupDesk(VariantDesk[TopupProductRecord, TopupOrderRecord]):
     """Topups in the sandbox; `force_outcome` settles an order as a test wants."""
 
     def __init__(self, state: SandboxState) -> None:
-        self._state = state
-        self.catalog = dict(PRODUCTS)
-        self.orders: OrderBook[TopupOrderRecord] = OrderBook(first_id=9123456)
-        self.forced_outcomes: dict[str, str] = {}
-
-    def force_outcome(self, client_reference: str, outcome: str) -> None:
-        if outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-        self.forced_outcomes[client_reference] = outcome
-
-    def product(self, raw_id: str | int, *, missing: int = 404) -> TopupProductRecord:
-        product_id = int(raw_id) if str(raw_id).isdigit() else None
-        product = self.catalog.get(product_id) if product_id is not None else None
-        if product is None:
-            raise ApiError(missing, "Product not found" if missing == 404 else "Invalid product ID")
-        return product
-
-    def variant(self, raw_id: str) -> tuple[TopupProductRecord, TopupVariantRecord]:
-        for product in self.catalog.values():
-            for variant in product.variants:
-                if str(variant.id) == raw_id:
-                    return product, variant
-        raise ApiError(404, "Variant not found")
+        super().__init__(state, PRODUCTS, first_order_id=9123456, outcomes=OUTCOMES)
 
     def lookup(self, number: str) -> list[dict[str, Any]]:
         for prefix in sorted(_OPERATORS, key=len, reverse=True):
@@ -311,7 +289,9 @@ class TopupDesk:
     ) -> dict[str, Any]:
         product = self.product(product_id, missing=400)
         variant = self._variant_for(product, amount, category)
-        priced = self._price(product, variant, amount, self._wallet(variant, wallet_id))
+        priced = self._price(
+            product, variant, amount, self._wallet(variant.currency_code, wallet_id, fallback=True)
+        )
         return priced.as_json()
 
     def create(
@@ -328,13 +308,10 @@ class TopupDesk:
         product = self.product(product_id, missing=400)
         self._check_input(product, input_data)
         variant = self._variant_for(product, amount, category)
-        wallet = self._wallet(variant, wallet_id)
+        wallet = self._wallet(variant.currency_code, wallet_id, fallback=True)
         priced = self._price(product, variant, amount, wallet)
         order_id = self.orders.next_id()
-        try:
-            debit = self._state.ledger.debit(wallet.id, priced.total_payable, f"Order #{order_id}")
-        except InsufficientFunds:
-            raise ApiError(400, "Insufficient wallet balance") from None
+        debit = self._debit(wallet, priced.total_payable, order_id)
         config = self._state.config
         rng = self._state.rng
         order = self.orders.add(
@@ -381,7 +358,7 @@ class TopupDesk:
         order.notification_email = email
 
     def _outcome(self, order: TopupOrderRecord) -> str:
-        forced = self.forced_outcomes.pop(order.client_reference or "", None)
+        forced = self._forced(order.client_reference)
         if forced is not None:
             return forced
         if order.input_data.get("player_id") == _UNKNOWN_PLAYER:
@@ -397,9 +374,7 @@ class TopupDesk:
             {"id": order.id, "client_reference": order.client_reference, "status": outcome},
         )
         if outcome != "DELIVERED":
-            self._state.ledger.credit(
-                order.wallet.id, order.quote.total_payable, f"Refund for Order #{order.id}"
-            )
+            self._refund(order.wallet, order.quote.total_payable, order.id)
         if outcome == "FAILED":
             unknown_player = order.input_data.get("player_id") == _UNKNOWN_PLAYER
             order.failure_code, order.failure_reason = _FAILURES[0 if unknown_player else 1]
@@ -435,21 +410,6 @@ class TopupDesk:
             if variant.accepts(amount, category):
                 return variant
         raise ApiError(400, "No variant of this product matches the amount")
-
-    def _wallet(self, variant: TopupVariantRecord, wallet_id: int | None) -> WalletRecord:
-        ledger = self._state.ledger
-        if wallet_id is not None:
-            wallet = ledger.wallets.get(wallet_id)
-            if wallet is None:
-                raise ApiError(400, "Invalid wallet ID")
-            return wallet
-        # The variant's currency, else the default (first) wallet (API.md 9.7).
-        wallet = ledger.wallet_for(variant.currency_code) or next(
-            iter(ledger.wallets.values()), None
-        )
-        if wallet is None:
-            raise ApiError(400, "No wallet to pay from")
-        return wallet
 
     def _price(
         self,

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._http import ApiError
-from .ledger import InsufficientFunds, WalletRecord
-from .orders import OrderBook
+from .ledger import WalletRecord
+from .orders import Desk
 from .pricing import Quote, money, quote
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class VoucherDesk:
+class VoucherDesk(Desk[VoucherProductRecord, VoucherOrderRecord]):
     """Vouchers in the sandbox: the catalogue, 5-minute charges quotes, and orders.
 
     Orders of up to 5 vouchers are delivered inline; larger ones settle after a delay drawn
@@ -214,24 +214,8 @@ class VoucherDesk:
     """
 
     def __init__(self, state: SandboxState) -> None:
-        self._state = state
-        self.catalog = dict(CATALOG)
-        self.orders: OrderBook[VoucherOrderRecord] = OrderBook(first_id=1234)
-        self.forced_outcomes: dict[str, str] = {}
+        super().__init__(state, CATALOG, first_order_id=1234, outcomes=OUTCOMES)
         self._quotes: dict[tuple[int, Decimal, int, int | None], tuple[float, dict[str, Any]]] = {}
-
-    def force_outcome(self, client_reference: str, outcome: str) -> None:
-        """Settle the order with this reference as `outcome` (one of OUTCOMES)."""
-        if outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-        self.forced_outcomes[client_reference] = outcome
-
-    def product(self, raw_id: str | int, *, missing: int = 400) -> VoucherProductRecord:
-        product_id = int(raw_id) if str(raw_id).isdigit() else None
-        product = self.catalog.get(product_id) if product_id is not None else None
-        if product is None:
-            raise ApiError(missing, "Invalid product ID" if missing == 400 else "Product not found")
-        return product
 
     def listed(self) -> list[VoucherProductRecord]:
         """What the catalogue shows: products in stock (API.md 8.2)."""
@@ -254,7 +238,7 @@ class VoucherDesk:
         ttl = self._state.config.real_seconds(self._state.config.charges_cache_ttl)
         if cached is not None and now - cached[0] < ttl:
             return cached[1]
-        wallet = self._wallet(product, wallet_id)
+        wallet = self._wallet(product.currency_code, wallet_id, fallback=False)
         priced = self._price(product, denomination, quantity, wallet)
         answer = priced.as_json(max_quantity=self._state.config.voucher_bulk_limit)
         self._quotes[key] = (now, answer)
@@ -271,18 +255,15 @@ class VoucherDesk:
     ) -> VoucherOrderRecord:
         """Validate, debit and record an order in one step (no await: nothing interleaves)."""
         self.orders.ensure_new(reference)
-        product = self.product(product_id)
+        product = self.product(product_id, missing=400)
         if quantity > min(MAX_QUANTITY, self._state.config.voucher_bulk_limit):
             raise ApiError(400, "Quantity exceeds the bulk limit")
         if not product.in_stock:
             raise ApiError(400, "Product is out of stock")
-        wallet = self._wallet(product, wallet_id)
+        wallet = self._wallet(product.currency_code, wallet_id, fallback=False)
         priced = self._price(product, denomination, quantity, wallet)
         order_id = self.orders.next_id()
-        try:
-            self._state.ledger.debit(wallet.id, priced.total_payable, f"Order #{order_id}")
-        except InsufficientFunds:
-            raise ApiError(400, "Insufficient wallet balance") from None
+        self._debit(wallet, priced.total_payable, order_id)
         order = self.orders.add(
             VoucherOrderRecord(
                 order_id,
@@ -316,10 +297,10 @@ class VoucherDesk:
             delivered = (order.quantity + 1) // 2
             self._deliver(order, delivered)
             undelivered = order.quantity - delivered
-            self._refund(order, money(order.quote.total_payable * undelivered / order.quantity))
+            self._give_back(order, money(order.quote.total_payable * undelivered / order.quantity))
             order.message = f"{delivered} of {order.quantity} vouchers delivered"
         else:
-            self._refund(order, order.quote.total_payable)
+            self._give_back(order, order.quote.total_payable)
             order.message = "Fulfilment failed" if outcome == "FAILED" else "Order cancelled"
         self._finish(order, outcome)
 
@@ -329,23 +310,11 @@ class VoucherDesk:
         self._state.webhooks.emit(f"order.{status.lower()}", order.event_data())
 
     def _outcome(self, order: VoucherOrderRecord) -> str:
-        forced = self.forced_outcomes.pop(order.client_reference or "", None)
+        forced = self._forced(order.client_reference)
         if forced is not None:
             return forced
         weights = self._state.config.voucher_outcomes
         return self._state.rng.choices(list(weights), weights=list(weights.values()))[0]
-
-    def _wallet(self, product: VoucherProductRecord, wallet_id: int | None) -> WalletRecord:
-        ledger = self._state.ledger
-        if wallet_id is not None:
-            wallet = ledger.wallets.get(wallet_id)
-            if wallet is None:
-                raise ApiError(400, "Invalid wallet ID")
-            return wallet
-        wallet = ledger.wallet_for(product.currency_code)
-        if wallet is None:
-            raise ApiError(400, f"No {product.currency_code} wallet for this product")
-        return wallet
 
     def _price(
         self,
@@ -388,7 +357,6 @@ class VoucherDesk:
             "voucher_reference_number": f"SBX{rng.randrange(10**10):010d}",
         }
 
-    def _refund(self, order: VoucherOrderRecord, amount: Decimal) -> None:
-        if amount > 0:
-            self._state.ledger.credit(order.wallet.id, amount, f"Refund for Order #{order.id}")
-            order.refunded += amount
+    def _give_back(self, order: VoucherOrderRecord, amount: Decimal) -> None:
+        self._refund(order.wallet, amount, order.id)
+        order.refunded += amount

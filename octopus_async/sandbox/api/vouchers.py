@@ -66,13 +66,13 @@ async def list_products(request: web.Request) -> web.Response:
 
 
 async def get_product(request: web.Request) -> web.Response:
-    product = state_of(request).vouchers.product(request.match_info["id"], missing=404)
+    product = state_of(request).vouchers.product(request.match_info["id"])
     return json_response(product.as_json())
 
 
 async def availability(request: web.Request) -> web.Response:
     desk = state_of(request).vouchers
-    product = desk.product(request.match_info["id"])
+    product = desk.product(request.match_info["id"], missing=400)
     body = await read_json(request)
     denomination = body_amount(body, "denomination")
     body_int(body, "quantity")
@@ -81,7 +81,7 @@ async def availability(request: web.Request) -> web.Response:
 
 async def charges(request: web.Request) -> web.Response:
     desk = state_of(request).vouchers
-    product = desk.product(request.match_info["id"])
+    product = desk.product(request.match_info["id"], missing=400)
     body = await read_json(request)
     denomination = body_amount(body, "denomination")
     quantity = body_int(body, "quantity")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ __all__ = [
     "paginated",
     "query_int",
     "read_json",
+    "rfc3339",
 ]
 
 T = TypeVar("T")
@@ -81,6 +83,12 @@ class ApiError(Exception):
             content_type="application/json",
             headers=self.headers,
         )
+
+
+def rfc3339(moment: float, timespec: str = "seconds") -> str:
+    """A Unix time as the API writes times: RFC 3339 in UTC with a Z."""
+    text = datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec=timespec)
+    return text.replace("+00:00", "Z")
 
 
 def error_body(name: str, code: str, message: str) -> bytes:

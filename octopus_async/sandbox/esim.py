@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import string
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._http import ApiError
+from ._http import ApiError, rfc3339
 from .ledger import WalletRecord
 from .orders import VariantDesk
 from .pricing import Quote, quote
@@ -122,16 +121,6 @@ PRODUCTS: dict[int, EsimProductRecord] = {
 }
 
 
-def _timestamp(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return (
-        datetime.fromtimestamp(moment, timezone.utc)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
-
-
 @attrs.define
 class EsimOrderRecord:
     id: int
@@ -179,10 +168,10 @@ class EsimOrderRecord:
             "currency": self.product.currency_code,
             "activation_status": self.activation_status,
             "is_installed": self.installed_at is not None,
-            "installed_at": _timestamp(self.installed_at),
-            "activated_at": _timestamp(self.activated_at),
+            "installed_at": None if self.installed_at is None else rfc3339(self.installed_at),
+            "activated_at": None if self.activated_at is None else rfc3339(self.activated_at),
             "transaction_id": self.transaction_id,
-            "created_at": _timestamp(self.created_at),
+            "created_at": rfc3339(self.created_at),
         }
         if not listed and self.iccid is not None:
             document["iccid"] = self.iccid

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from ._http import rfc3339
 from .reference import CURRENCIES
 
 __all__ = ["InsufficientFunds", "Ledger", "TransactionRecord", "WalletRecord"]
@@ -18,14 +18,6 @@ __all__ = ["InsufficientFunds", "Ledger", "TransactionRecord", "WalletRecord"]
 
 class InsufficientFunds(Exception):
     """A prepaid wallet's balance does not cover a debit."""
-
-
-def _timestamp(moment: float) -> str:
-    return (
-        datetime.fromtimestamp(moment, timezone.utc)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
 
 
 @attrs.define
@@ -48,8 +40,8 @@ class WalletRecord:
             "currency": self.currency,
             "balance": self.balance,
             "type": self.type,
-            "created_at": _timestamp(self.created_at),
-            "updated_at": _timestamp(self.updated_at),
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
         }
 
 
@@ -81,7 +73,7 @@ class TransactionRecord:
             "forex_rate": self.forex_rate,
             "conversion_charges": self.conversion_charges,
             "remarks": self.remarks,
-            "created_at": _timestamp(self.created_at),
+            "created_at": rfc3339(self.created_at),
         }
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import attrs
 import jwt
+
+from ._http import rfc3339
 
 __all__ = ["InvalidToken", "IssuedTokens", "TokenAuthority"]
 
@@ -30,15 +31,11 @@ class IssuedTokens:
         return {
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
-            "access_expires_at": _rfc3339(self.access_expires_at),
-            "refresh_expires_at": _rfc3339(self.refresh_expires_at),
+            # Milliseconds: a time-scaled token may live for less than a second.
+            "access_expires_at": rfc3339(self.access_expires_at, "milliseconds"),
+            "refresh_expires_at": rfc3339(self.refresh_expires_at, "milliseconds"),
             "client_id": self.client_id,
         }
-
-
-def _rfc3339(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class TokenAuthority:

@@ -10,13 +10,12 @@ refresh of in-flight orders does.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._http import ApiError
+from ._http import ApiError, rfc3339
 from .ledger import WalletRecord
 from .orders import VariantDesk
 from .pricing import Quote, quote
@@ -204,14 +203,6 @@ PRODUCTS: dict[int, TopupProductRecord] = {
 _OPERATORS = {"+9188": (4219, (4231,)), "+9198": (4231, (4219,)), "+91": (4219, (4231,))}
 
 
-def _timestamp(moment: float) -> str:
-    return (
-        datetime.fromtimestamp(moment, timezone.utc)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
-
-
 @attrs.define
 class TopupOrderRecord:
     id: int
@@ -244,14 +235,14 @@ class TopupOrderRecord:
             "currency": self.variant.currency_code,
             "status": self.status,
             "status_text": self.status_text,
-            "created_at": _timestamp(self.created_at),
+            "created_at": rfc3339(self.created_at),
         }
         if self.client_reference is not None:
             document["client_reference"] = self.client_reference
         if self.status == "DELIVERED":
             document["transaction_id"] = self.transaction_id
         if self.completed_at is not None:
-            document["completed_at"] = _timestamp(self.completed_at)
+            document["completed_at"] = rfc3339(self.completed_at)
         if self.failure_code is not None:
             document["failure_code"] = self.failure_code
             document["failure_reason"] = self.failure_reason

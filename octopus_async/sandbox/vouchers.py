@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._http import ApiError
+from ._http import ApiError, rfc3339
 from .ledger import WalletRecord
 from .orders import Desk
 from .pricing import Quote, money, quote
@@ -173,10 +172,8 @@ class VoucherOrderRecord:
             "quantity": self.quantity,
             "amount": self.quote.non_discounted_total,
             "delivered_quantity": len(self.vouchers),
-            "delivered_on": _timestamp(datetime.fromtimestamp(self.settled_at, timezone.utc))
-            if self.settled_at is not None
-            else None,
-            "created_at": _timestamp(datetime.fromtimestamp(self.created_at, timezone.utc)),
+            "delivered_on": None if self.settled_at is None else rfc3339(self.settled_at),
+            "created_at": rfc3339(self.created_at),
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -197,10 +194,6 @@ class VoucherOrderRecord:
             "email": self.email,
             "vouchers": self.vouchers,
         }
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class VoucherDesk(Desk[VoucherProductRecord, VoucherOrderRecord]):
@@ -335,10 +328,10 @@ class VoucherDesk(Desk[VoucherProductRecord, VoucherOrderRecord]):
         )
 
     def _deliver(self, order: VoucherOrderRecord, count: int) -> None:
-        expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=365)
+        expires = self._state.clock() + 365 * 86_400
         order.vouchers = [self._voucher(order.product, expires) for _ in range(count)]
 
-    def _voucher(self, product: VoucherProductRecord, expires: datetime) -> dict[str, Any]:
+    def _voucher(self, product: VoucherProductRecord, expires: float) -> dict[str, Any]:
         rng = self._state.rng
         if product.delivery_mode == "URL":
             card_number = pin_code = None
@@ -353,7 +346,7 @@ class VoucherDesk(Desk[VoucherProductRecord, VoucherOrderRecord]):
             "card_number": card_number,
             "pin_code": pin_code,
             "claim_url": claim_url,
-            "expires_at": _timestamp(expires),
+            "expires_at": rfc3339(expires),
             "voucher_reference_number": f"SBX{rng.randrange(10**10):010d}",
         }
 

@@ -19,13 +19,13 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
 
 from .._transport.wire import encode_json
+from ._http import rfc3339
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -94,9 +94,7 @@ class WebhookDispatcher:
         envelope = {
             "id": f"evt_{secrets.token_hex(8)}",
             "type": event_type,
-            "created_at": datetime.now(timezone.utc)
-            .isoformat(timespec="seconds")
-            .replace("+00:00", "Z"),
+            "created_at": rfc3339(time.time()),
             "data": data,
         }
         self.events.append(envelope)

@@ -125,11 +125,11 @@ class Orders(Resource, Generic[OrderT]):
         what the server stopped sending (eSIM activation codes)."""
         return order
 
-    async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
+    async def _sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
         """One page of all orders, newest first, as large as the endpoint allows (D31).
 
         The items are left as JSON objects: a sweep reads only the orders it watches
-        (with `read`), which saves structuring hundreds it does not.
+        (with `_read_row`), which saves structuring hundreds it does not.
         """
         endpoint = self._endpoint
         size = endpoint.pages.max_size
@@ -144,7 +144,7 @@ class Orders(Resource, Generic[OrderT]):
             raise response.invalid("expected a JSON array of objects")
         return Page(tuple(rows), number, size, response)
 
-    def read(self, page: Page[Mapping[str, Any]], index: int) -> OrderT:
+    def _read_row(self, page: Page[Mapping[str, Any]], index: int) -> OrderT:
         """Item `index` of a sweep page, as an order."""
         order = page.response.parse_part(page.items[index], self._endpoint.order_type, f"[{index}]")
         return self._received(order)

@@ -128,8 +128,11 @@ class PollScheduler:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
+        self._creating: set[OrderWaiter[Any]] = set()  # waiters whose create is running
         self._closed = False
         self._lazy_turn = False
+        # How long a check waits for a running sweep (never zero: that would spin).
+        self._defer = policy.fast_interval * max(policy.jitter, 0.1)
         self._get_budget = _share(read_quota, policy.budget_share * (1 - policy.sweep_share))
         self._sweep_budget = _share(read_quota, policy.budget_share * policy.sweep_share)
 
@@ -186,6 +189,7 @@ class PollScheduler:
             vertical, None, None, client_reference, _utcnow(), timeout, None, accept_partial
         )
         waiter._create = self._spawn(self._created(waiter, create()))
+        self._creating.add(waiter)
         return waiter
 
     def resume(self, token: str, timeout: float | None) -> OrderWaiter[Any]:
@@ -193,15 +197,18 @@ class PollScheduler:
         parsed = ResumeToken.decode(token)
         if parsed.vertical not in self._verticals:
             raise InvalidRequestError(f"unknown vertical {parsed.vertical!r}", param="token")
+        # A token from a wait that timed out is past its deadline: resuming it means
+        # waiting again, for `timeout` or the default, not failing at once.
+        deadline = parsed.deadline if timeout is None and parsed.deadline > _utcnow() else None
         return self.watch(
             parsed.vertical,
             order=None,
             order_id=parsed.order_id,
             client_reference=parsed.client_reference,
             timeout=timeout,
-            accept_partial=False,
+            accept_partial=parsed.accept_partial,
             created_at=parsed.created_at,
-            deadline=None if timeout is not None else parsed.deadline,
+            deadline=deadline,
         )
 
     def nudge(
@@ -223,12 +230,17 @@ class PollScheduler:
         return True
 
     async def aclose(self) -> None:
-        """Stop polling and cancel every waiter and task (they can be resumed by token)."""
+        """Stop polling: every pending wait ends with `OrderWaitTimeout` (resume token
+        included), and every task of the scheduler stops."""
         self._closed = True
-        for vertical in self._verticals.values():
-            for watch in list(vertical.watches):
-                for waiter in list(watch.waiters):
-                    waiter.cancel()
+        waiters = [
+            w for v in self._verticals.values() for watch in v.watches for w in watch.waiters
+        ]
+        for waiter in [*waiters, *self._creating]:
+            if not waiter.done():
+                self._expire(waiter, "the client was closed")
+                # Nobody may be awaiting it; the close is no news worth a logged traceback.
+                waiter._future.exception()
         tasks = [*self._tasks, *([self._runner] if self._runner else [])]
         for task in tasks:
             task.cancel()
@@ -282,6 +294,8 @@ class PollScheduler:
             if not waiter.done():
                 waiter._future.set_exception(error)
             return
+        finally:
+            self._creating.discard(waiter)
         if waiter.done():
             return
         waiter.order = order
@@ -311,13 +325,13 @@ class PollScheduler:
             )
         return True
 
-    def _expire(self, waiter: OrderWaiter[Any]) -> None:
+    def _expire(self, waiter: OrderWaiter[Any], why: str = "the deadline passed") -> None:
         if waiter.done():
             return
         status = getattr(waiter.order, "status", "unknown")
         error = OrderWaitTimeout(
-            f"order {waiter.order_id or waiter.client_reference} is still {status} "
-            f"at the deadline; it goes on being fulfilled",
+            f"order {waiter.order_id or waiter.client_reference} is still {status}: {why}; "
+            f"it goes on being fulfilled",
             order=waiter.order,
             resume_token=waiter.resume_token(),
         )
@@ -393,15 +407,15 @@ class PollScheduler:
         watch.next_refresh = due
         heapq.heappush(self._refreshes, (due, next(self._sequence), watch))
 
-    def _observe(self, watch: _Watch, order: Any, *, refreshed: bool) -> None:
-        """Take in the order's latest state, from a GET (`refreshed`) or a sweep."""
+    def _observe(self, watch: _Watch, order: Any, *, refreshed: bool, nudged: bool = False) -> None:
+        """Take in the order's latest state, from a GET (`refreshed`) or a sweep; `nudged`
+        when a webhook asked for that GET."""
         if watch.dropped:
             return
         if watch.order_id is None:
             watch.order_id = order.id
             self._index(watch)
         watch.order = order
-        nudged, watch.nudged = watch.nudged and refreshed, watch.nudged and not refreshed
         for waiter in list(watch.waiters):
             waiter.order = order
             waiter.order_id = order.id
@@ -465,7 +479,7 @@ class PollScheduler:
             vertical = self._verticals[name]
             if vertical.sweeping:
                 for watch in watches:  # the running sweep will see them
-                    self._set_check(watch, now + self.policy.fast_interval * self.policy.jitter)
+                    self._set_check(watch, now + self._defer)
             elif vertical.policy.sweepable and len(vertical.watches) >= self.policy.sweep_threshold:
                 vertical.sweeping = True
                 self._spawn(self._sweep(vertical))
@@ -540,28 +554,38 @@ class PollScheduler:
 
     async def _poll(self, watch: _Watch) -> None:
         orders = watch.vertical.orders
+        # A webhook that arrives while this GET is in flight asks for another one after it.
+        nudged, watch.nudged = watch.nudged, False
         try:
-            if watch.order_id is not None:
-                order = await orders.get(watch.order_id)
-            else:
+            order_id = watch.order_id
+            if order_id is None:
+                # Known by reference only: the list finds it, the GET tells all (codes).
                 assert watch.client_reference is not None
-                order = await orders.find(watch.client_reference)
-            self.stats.gets += 1
+                self.stats.gets += 1
+                found = await orders.find(watch.client_reference)
+                order_id = None if found is None else found.id
+            order = None
+            if order_id is not None:
+                self.stats.gets += 1
+                order = await orders.get(order_id)
         except _TRANSIENT as error:
-            self.stats.gets += 1
             self._back_off(watch, error)
         except OctopusError as error:
-            self.stats.gets += 1
             logger.warning("stopped waiting for %s order: %s", watch.vertical.name, error)
             self._fail(watch, error)
+        except Exception:
+            logger.exception("poll for a %s order failed", watch.vertical.name)
+            self._back_off(watch, None)
         else:
             if order is None:  # created elsewhere and not visible yet: look again later
                 self._back_off(watch, None)
             else:
-                self._observe(watch, order, refreshed=True)
+                self._observe(watch, order, refreshed=True, nudged=nudged)
         finally:
             watch.busy = False
             self._polls -= 1
+            if watch.nudged and not watch.dropped:
+                self._queue(self._urgent, [watch])
             self._poke()
 
     def _back_off(self, watch: _Watch, error: OctopusError | None) -> None:
@@ -590,33 +614,41 @@ class PollScheduler:
         self.stats.sweeps += 1
         name = vertical.name
         settle_by_get = vertical.policy.settle_by_get
-        unseen = {id(watch): watch for watch in vertical.watches}
-        oldest = min((w.order_id for w in unseen.values() if w.order_id is not None), default=0)
+        unseen: dict[int, _Watch] = {}
+        for watch in vertical.watches:
+            if watch.order_id is None:
+                self._queue(self._urgent, [watch])  # no id to look for: found by reference
+            else:
+                unseen[watch.order_id] = watch
+        oldest = min(unseen, default=0)
         complete = False
         try:
             number = 1
             while unseen:
                 await self._sweep_turn()
-                page = await vertical.orders.sweep_page(number)
+                page = await vertical.orders._sweep_page(number)
                 self.stats.sweep_pages += 1
                 for index, row in enumerate(page.items):
-                    watch = self._by_id.get((name, row.get("id")))  # type: ignore[arg-type]
-                    if watch is None:
-                        reference = row.get("client_reference")
-                        watch = self._by_reference.get((name, reference))  # type: ignore[arg-type]
-                    if watch is not None:
-                        unseen.pop(id(watch), None)
-                        order = vertical.orders.read(page, index)
-                        if settle_by_get and vertical.policy.outcome(order, True) is not None:
-                            self._queue(self._urgent, [watch])  # the list row is not enough
-                        else:
-                            self._observe(watch, order, refreshed=False)
+                    row_id = row.get("id")
+                    listed = unseen.get(row_id) if isinstance(row_id, int) else None
+                    if listed is None or listed.dropped:
+                        continue
+                    try:
+                        order = vertical.orders._read_row(page, index)
+                    except OctopusError as error:
+                        logger.debug("unreadable %s order in a sweep: %s", name, error)
+                        continue  # left unseen: it gets a GET of its own
+                    del unseen[listed.order_id]  # type: ignore[arg-type]
+                    if settle_by_get and vertical.policy.outcome(order, True) is not None:
+                        self._queue(self._urgent, [listed])  # the list row is not enough
+                    else:
+                        self._observe(listed, order, refreshed=False)
                 last = page.items[-1].get("id") if page.items else None
                 if not page.has_next or (isinstance(last, int) and last < oldest):
                     break
                 number += 1
             complete = True
-        except OctopusError as error:
+        except Exception as error:
             logger.debug("sweep of %s orders failed: %s", name, error)
         finally:
             vertical.sweeping = False

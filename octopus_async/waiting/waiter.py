@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Generator
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -32,6 +32,7 @@ class ResumeToken:
     client_reference: str | None
     created_at: datetime | None
     deadline: datetime
+    accept_partial: bool = False
 
     def encode(self) -> str:
         return json.dumps(
@@ -42,6 +43,7 @@ class ResumeToken:
                 "client_reference": self.client_reference,
                 "created_at": None if self.created_at is None else self.created_at.isoformat(),
                 "deadline": self.deadline.isoformat(),
+                "accept_partial": self.accept_partial,
             },
             separators=(",", ":"),
         )
@@ -64,12 +66,16 @@ class ResumeToken:
             if order_id is None and reference is None:
                 raise ValueError("neither order_id nor client_reference")
             created = data["created_at"]
+            accept_partial = data.get("accept_partial", False)
+            if not isinstance(accept_partial, bool):
+                raise ValueError("accept_partial")
             return cls(
                 vertical=str(data["vertical"]),
                 order_id=order_id,
                 client_reference=reference,
                 created_at=None if created is None else parse_datetime(created),
                 deadline=parse_datetime(data["deadline"]),
+                accept_partial=accept_partial,
             )
         except (ValueError, KeyError, TypeError, AttributeError, ShapeError):
             raise InvalidRequestError("not a resume token of this SDK", param="token") from None
@@ -165,6 +171,7 @@ class OrderWaiter(Generic[OrderT]):
             client_reference=self.client_reference,
             created_at=self.created_at,
             deadline=self._deadline,
+            accept_partial=self._accept_partial,
         ).encode()
 
     def __await__(self) -> Generator[Any, None, OrderT]:
@@ -177,7 +184,3 @@ class OrderWaiter(Generic[OrderT]):
             f"<OrderWaiter {self.vertical} order_id={self.order_id} "
             f"client_reference={self.client_reference!r} status={status} {state}>"
         )
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

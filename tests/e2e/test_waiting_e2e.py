@@ -126,7 +126,16 @@ async def test_deadline_raises_with_a_token_that_resumes_elsewhere(sandbox, make
     assert token["vertical"] == "topups"
     assert token["client_reference"] == "slow-1"
     assert token["order_id"] == timeout.order.id
-    assert set(token) == {"v", "vertical", "order_id", "client_reference", "created_at", "deadline"}
+    assert set(token) == {
+        "v",
+        "vertical",
+        "order_id",
+        "client_reference",
+        "created_at",
+        "deadline",
+        "accept_partial",
+    }
+    assert token["accept_partial"] is False
     waiter.cancel()
 
     fresh = make_client(sandbox, poll=POLL)  # another process, as far as the SDK knows
@@ -187,14 +196,25 @@ async def test_cancelling_the_awaiting_task_stops_the_wait(client, sandbox):
     assert client.scheduler.pending == 0
 
 
-async def test_closing_the_client_cancels_waits(sandbox, make_client):
+async def test_closing_the_client_ends_waits_with_a_resume_token(sandbox, make_client):
     before = other_tasks()
     client = OctopusClient(**sandbox.client_settings(), poll=POLL)
     waiters = [client.topups.orders.submit(4218, "4.99", PLAYER) for _ in range(5)]
-    await asyncio.sleep(0.02)
+    while not all(waiter.order_id for waiter in waiters):
+        await asyncio.sleep(0.005)
     await client.aclose()
-    assert all(w.cancelled() for w in waiters)
+    for waiter in waiters:
+        with pytest.raises(OrderWaitTimeout, match="the client was closed") as caught:
+            await waiter
+        assert caught.value.resume_token == waiter.resume_token()
     assert await no_new_tasks(before)
+
+    # Another client picks the waits up from their tokens and sees them through.
+    async with OctopusClient(**sandbox.client_settings(), poll=POLL) as other:
+        tokens = [waiter.resume_token() for waiter in waiters]
+        settled = await asyncio.gather(*(other.resume(token) for token in tokens))
+    assert {order.status for order in settled} == {TopupOrderStatus.DELIVERED}
+    assert len({order.id for order in settled}) == 5
 
 
 async def test_partial_delivery_ends_the_wait_only_when_accepted(client, sandbox):

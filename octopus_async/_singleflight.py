@@ -17,10 +17,10 @@ _LEADER_CANCELLED = object()
 class SingleFlight(Generic[T]):
     """Runs an operation once for everyone who asks while it is in flight.
 
-    The first caller (the leader) runs the operation in its own task; callers arriving
-    meanwhile await the same outcome, result or exception. A cancelled follower leaves
-    without disturbing the others; a cancelled leader hands over to one of the followers.
-    No task is created, so nothing outlives its callers.
+    The first caller (the leader) runs the operation itself, in the caller's task; callers
+    arriving meanwhile await the same outcome, result or exception. A cancelled follower
+    leaves without disturbing the others; a cancelled leader hands over to one of the
+    followers. No task is created, so nothing outlives its callers.
     """
 
     def __init__(self) -> None:

@@ -189,7 +189,9 @@ class DuplicateClientReferenceError(BadRequestError):
 
     Raised when the reference was in use before this call: `order` is that existing order
     (None when it could not be fetched). A duplicate caused by this call's own retry is
-    not an error: the create returns the order it made, marked `recovered`.
+    not an error: the create returns the order it made, marked `recovered`. When the
+    lookups (retried with backoff) never show the order after such a retry, this is
+    raised with `order` None: the order exists, find it later by its `client_reference`.
     """
 
     order: Any = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["TokenManager"]
 
 logger = logging.getLogger("octopus_async.auth")
+
+_RENEW_SPREAD = 0.1
 
 
 @attrs.frozen
@@ -117,6 +120,18 @@ class TokenManager:
                 sensitive=True,
             )
         except AuthenticationError:
+            # Refresh tokens rotate: another client sharing the store may have used this
+            # one already and saved what it got, which saves us a login.
+            stored = await self._store.load()
+            now = self._clock()
+            if (
+                stored is not None
+                and stored.refresh_token != refresh_token
+                and stored.access_token != self._rejected
+                and now < self._hold(stored, now).renew_at
+            ):
+                logger.info("refresh token rejected; adopted the tokens another client saved")
+                return stored
             logger.info("refresh token rejected; logging in again")
             return await self._login(options)
         logger.debug("access token refreshed")
@@ -140,9 +155,14 @@ class TokenManager:
 
     async def _adopt(self, tokens: TokenSet) -> _Held:
         held = self._hold(tokens, self._clock())
-        await self._store.save(tokens)
         self._held = held
         self._rejected = None
+        try:
+            await self._store.save(tokens)
+        except Exception:
+            # The tokens are good; a store that cannot keep them costs other clients a
+            # login, not this one its request.
+            logger.warning("could not save tokens to %s", type(self._store).__name__, exc_info=True)
         return held
 
     def _hold(self, tokens: TokenSet, received_at: float) -> _Held:
@@ -152,6 +172,9 @@ class TokenManager:
         # A token living shorter than twice the margin is renewed halfway through its life,
         # so a short lifetime never turns into a refresh before every request.
         margin = min(self._policy.refresh_margin, max(0.0, expires - received_at) / 2)
+        # Up to a tenth earlier, so that clients sharing a store do not all renew at once:
+        # the first one saves, the others adopt.
+        margin *= 1 + _RENEW_SPREAD * random.random()
         refresh_expires = _timestamp(tokens.refresh_expires_at) or _jwt_expiry(tokens.refresh_token)
         return _Held(tokens, expires - margin, refresh_expires)
 

@@ -286,8 +286,9 @@ class Transport:
             error = _status_error(status, raw.headers, server_request_id, content)
             retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
             if status == 429 and retry_after is not None:
-                # Pause the class for every caller, whether or not this one retries.
-                self._limiter.defer(endpoint, retry_after)
+                # Pause the class for every caller, whether or not this one retries; an
+                # absurd Retry-After (hours) must not stall callers who set no such limit.
+                self._limiter.defer(endpoint, min(retry_after, policy.max_retry_after))
             if status not in policy.retry_statuses or retries >= policy.max_retries:
                 raise error
             if not idempotent and status != 429:

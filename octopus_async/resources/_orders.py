@@ -17,7 +17,13 @@ import attrs
 
 from .._transport.ids import check_client_reference, new_client_reference
 from ..config import Timeouts
-from ..errors import APIConnectionError, DuplicateClientReferenceError, OctopusError, ServerError
+from ..errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    DuplicateClientReferenceError,
+    OctopusError,
+    ServerError,
+)
 from ..models._convert import evolve
 from ..pagination import AsyncPaginator, Page, PageSpec
 from ._base import Requester, Resource, require_id
@@ -235,9 +241,22 @@ class Orders(Resource, Generic[OrderT]):
                     sensitive=True,
                     idempotent=False,
                 )
+                return self._received(response.parse(endpoint.order_type))
+            except APIResponseValidationError:
+                # Created, but the answer is unreadable (truncated by a proxy, say): the
+                # lookup may read it whole. The error stands if it cannot.
+                try:
+                    existing = await self.find(reference)
+                except OctopusError:
+                    existing = None
+                if existing is None:
+                    raise
+                return await self._recovered(existing, "an unreadable answer")
             except DuplicateClientReferenceError as duplicate:
                 try:
                     existing = await self.find(reference)
+                    if answer_lost and existing is None:
+                        existing = await self._find_again(reference)
                 except OctopusError:
                     if answer_lost:
                         raise  # our own earlier attempt may have created it: still unknown
@@ -266,8 +285,17 @@ class Orders(Resource, Generic[OrderT]):
                     delay,
                 )
                 await asyncio.sleep(delay)
-                continue
-            return self._received(response.parse(endpoint.order_type))
+
+    async def _find_again(self, reference: str) -> OrderT | None:
+        """Look up an order the server says exists but its list does not show yet: the
+        duplicate may be our own lost create, visible to lookups a moment later."""
+        retry = self._requester.options.retry
+        for attempt in range(retry.max_retries):
+            await asyncio.sleep(retry.backoff(attempt))
+            existing = await self.find(reference)
+            if existing is not None:
+                return existing
+        return None
 
     async def _recovered(self, order: OrderT, after: str) -> OrderT:
         logger.info(
@@ -276,8 +304,13 @@ class Orders(Resource, Generic[OrderT]):
         return evolve(await self._complete(order), recovered=True)
 
     async def _complete(self, order: OrderT) -> OrderT:
-        """An order found in a list, with what only its single GET carries (if anything)."""
-        return order
+        """An order found in a list, with what only its single GET carries."""
+        return await self.get(order.id) if self._incomplete(order) else order
+
+    def _incomplete(self, order: OrderT) -> bool:
+        """True when `order` has settled but lacks what only its single GET carries
+        (the codes a list may leave out); a sweep fetches such orders before resolving."""
+        return False
 
 
 def _reference(client_reference: str | None) -> str:

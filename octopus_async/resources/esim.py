@@ -197,11 +197,9 @@ class EsimOrders(Orders[EsimOrder]):
     def _received(self, order: EsimOrder) -> EsimOrder:
         return self._codes.complete(order)
 
-    async def _complete(self, order: EsimOrder) -> EsimOrder:
+    def _incomplete(self, order: EsimOrder) -> bool:
         # Lists never carry the activation code; the single GET does until installation.
-        if order.status == "DELIVERED" and order.activation_code is None:
-            return await self.get(order.id)
-        return order
+        return order.status == "DELIVERED" and order.activation_code is None
 
 
 def _body(

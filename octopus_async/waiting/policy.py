@@ -18,9 +18,7 @@ class VerticalPolicy:
     second lifecycle: the profile on a device, then its first use (or expiry). `failed`
     statuses raise whatever the goal. `refresh_by_get` marks verticals whose single GET
     refreshes state that lists show late or never; `sweepable` is False where lists cannot
-    tell at all (eSIM install state), so every check is a single GET. `settle_by_get`
-    marks verticals whose list rows lack what a settled order carries (eSIM activation
-    codes): a sweep that sees such an order settle fetches it by GET before resolving.
+    tell at all (eSIM install state), so every check is a single GET.
     """
 
     name: str
@@ -29,7 +27,6 @@ class VerticalPolicy:
     partial: frozenset[str] = frozenset()
     refresh_by_get: bool = False
     sweepable: bool = True
-    settle_by_get: bool = False
     goal: Literal["settled", "installed", "activated"] = "settled"
 
     @property
@@ -61,6 +58,6 @@ TOPUPS = VerticalPolicy(
     succeeded=frozenset({"DELIVERED", "RECHARGED"}),
     refresh_by_get=True,
 )
-ESIM = VerticalPolicy("esim", succeeded=frozenset({"DELIVERED"}), settle_by_get=True)
+ESIM = VerticalPolicy("esim", succeeded=frozenset({"DELIVERED"}))
 ESIM_INSTALLED = VerticalPolicy("esim.installed", sweepable=False, goal="installed")
 ESIM_ACTIVATED = VerticalPolicy("esim.activated", sweepable=False, goal="activated")

@@ -613,7 +613,6 @@ class PollScheduler:
         """
         self.stats.sweeps += 1
         name = vertical.name
-        settle_by_get = vertical.policy.settle_by_get
         unseen: dict[int, _Watch] = {}
         for watch in vertical.watches:
             if watch.order_id is None:
@@ -639,7 +638,7 @@ class PollScheduler:
                         logger.debug("unreadable %s order in a sweep: %s", name, error)
                         continue  # left unseen: it gets a GET of its own
                     del unseen[listed.order_id]  # type: ignore[arg-type]
-                    if settle_by_get and vertical.policy.outcome(order, True) is not None:
+                    if vertical.orders._incomplete(order):
                         self._queue(self._urgent, [listed])  # the list row is not enough
                     else:
                         self._observe(listed, order, refreshed=False)

@@ -200,8 +200,7 @@ async def test_closing_the_client_ends_waits_with_a_resume_token(sandbox, make_c
     before = other_tasks()
     client = OctopusClient(**sandbox.client_settings(), poll=POLL)
     waiters = [client.topups.orders.submit(4218, "4.99", PLAYER) for _ in range(5)]
-    while not all(waiter.order_id for waiter in waiters):
-        await asyncio.sleep(0.005)
+    await asyncio.gather(*(waiter._create for waiter in waiters))  # all five exist
     await client.aclose()
     for waiter in waiters:
         with pytest.raises(OrderWaitTimeout, match="the client was closed") as caught:

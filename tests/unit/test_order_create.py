@@ -377,16 +377,41 @@ async def test_a_late_first_attempt_answers_duplicate_and_is_recovered(wire, ord
     assert order == expected_order(ref, recovered=True)
 
 
-async def test_a_resent_duplicate_that_cannot_be_found_is_raised(wire, orders, events):
+async def test_a_resent_duplicate_is_looked_up_again_until_it_shows(wire, orders, events):
     wire.post(ORDERS, exception=disconnect())
     answer_lookup(wire, found=False)
     wire.post(ORDERS, status=400, payload=DUPLICATE)
+    answer_lookup(wire, found=False)  # the lookups lag behind the create that landed
+    answer_lookup(wire, found=True)
+
+    order = await orders.create(**VALID, client_reference=REF)
+
+    assert steps(events) == [
+        "POST ServerDisconnectedError",
+        "GET 200",
+        "POST 400",
+        "GET 200",
+        "GET 200",
+    ]
+    assert len(creates(wire)) == 2
+    assert order == expected_order(REF, recovered=True)
+
+
+async def test_a_resent_duplicate_that_never_shows_is_raised(wire, make_octo, events):
+    orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
+    wire.post(ORDERS, exception=disconnect())
     answer_lookup(wire, found=False)
+    wire.post(ORDERS, status=400, payload=DUPLICATE)
+    answer_lookup(wire, found=False, repeat=True)
 
     with pytest.raises(DuplicateClientReferenceError) as caught:
         await orders.create(**VALID, client_reference=REF)
 
-    assert steps(events) == ["POST ServerDisconnectedError", "GET 200", "POST 400", "GET 200"]
+    # One lookup, then one per retry of the policy (max_retries=2), then the error.
+    assert (
+        steps(events) == ["POST ServerDisconnectedError", "GET 200", "POST 400"] + ["GET 200"] * 3
+    )
+    assert len(creates(wire)) == 2
     assert caught.value.order is None
     assert caught.value.client_reference == REF
 
@@ -768,18 +793,44 @@ async def test_repr_never_shows_codes_pins_or_claim_urls(wire, orders):
 )
 async def test_an_unreadable_created_order_withholds_its_body(wire, orders, events, changes, field):
     answer_create(wire, **changes)
+    wire.get(LOOKUP, callback=lambda url, **_: reply(200, [order_json(REF, **changes)]))
 
     with pytest.raises(APIResponseValidationError) as caught:
-        await orders.create(**VALID)
+        await orders.create(**VALID, client_reference=REF)
 
     error = caught.value
     assert error.field == field
-    assert error.status == 201
-    assert error.client_reference == reference_sent(wire)
+    assert error.status == 201  # the create's own error, not the lookup's
+    assert error.client_reference == REF
     for text in (error.body, str(error), repr(error)):
         assert CARD not in text
         assert PIN not in text
-    assert steps(events) == ["POST 201"]  # created: nothing is looked up or sent again
+    # Created: looked up once in the hope of a readable copy, never sent again.
+    assert steps(events) == ["POST 201", "GET 200"]
+    assert len(creates(wire)) == 1
+
+
+async def test_a_truncated_create_answer_is_recovered_by_the_lookup(wire, orders, events):
+    wire.post(ORDERS, status=201, body=json.dumps(order_json(REF))[:40])
+    answer_lookup(wire, found=True)
+
+    order = await orders.create(**VALID, client_reference=REF)
+
+    assert steps(events) == ["POST 201", "GET 200"]
+    assert len(creates(wire)) == 1
+    assert order == expected_order(REF, recovered=True)
+
+
+async def test_a_recovered_delivery_listed_without_codes_is_fetched_whole(wire, orders, events):
+    wire.post(ORDERS, status=503, payload=UNAVAILABLE)
+    wire.get(LOOKUP, payload=[order_json(REF, vouchers=[])])
+    wire.get(f"{ORDERS}/1234", payload=order_json(REF))
+
+    order = await orders.create(**VALID, client_reference=REF)
+
+    assert steps(events) == ["POST 503", "GET 200", "GET 200"]
+    assert len(creates(wire)) == 1
+    assert order == expected_order(REF, recovered=True)
 
 
 async def test_an_unreadable_voucher_names_its_field_and_withholds_the_codes(wire, orders):

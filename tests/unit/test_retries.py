@@ -21,7 +21,8 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses
+from aioresponses import CallbackResult
+from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses, _CompatResponse
 from yarl import URL
 
 from octopus_async import (
@@ -32,6 +33,7 @@ from octopus_async import (
     AuthenticationError,
     AuthPolicy,
     BadRequestError,
+    MemoryTokenStore,
     NotFoundError,
     OctopusClient,
     PermissionDeniedError,
@@ -48,6 +50,7 @@ from octopus_async import (
     ValidationError,
 )
 from octopus_async._transport.wire import parse_retry_after
+from octopus_async.models.auth import TokenSet
 
 WALLETS = f"{API}/api/v1/wallets"
 LOGIN = f"{API}/auth/login"
@@ -253,6 +256,24 @@ async def test_429_with_long_retry_after_raises_at_once(wire, wire_client):
 
     assert caught.value.retry_after == 120
     assert len(calls(wire, "GET", WALLETS)) == 1
+
+
+async def test_an_absurd_retry_after_pauses_later_calls_only_up_to_the_policy_cap(
+    wire, make_wire_client
+):
+    client = make_wire_client(
+        retry=RetryPolicy(initial_backoff=0.001, max_retry_after=0.05),
+        rate_limits=RateLimits.sandbox(),
+    )
+    wire.get(WALLETS, status=429, headers={"Retry-After": "3600"})
+    wire.get(WALLETS, payload=[])
+
+    with pytest.raises(RateLimitError) as caught:
+        await client.wallets.list()
+    assert caught.value.retry_after == 3600
+
+    # The next call waits out the capped pause, not the server's hour.
+    assert await asyncio.wait_for(client.wallets.list(), timeout=5) == ()
 
 
 async def test_429_wait_is_read_from_the_message_without_header(wire, make_wire_client):
@@ -726,6 +747,54 @@ async def test_rejected_refresh_falls_back_to_one_login(bare_wire, make_wire_cli
     assert len(calls(bare_wire, "POST", LOGIN)) == 2
 
 
+async def test_a_refresh_lost_to_another_client_adopts_the_tokens_it_saved(
+    bare_wire, make_wire_client
+):
+    store = MemoryTokenStore()
+    rival = TokenSet(access_token="access-2", refresh_token="refresh-2")
+
+    async def rotated_elsewhere(url: URL, **kwargs: Any) -> CallbackResult:
+        # Another client sharing the store used refresh-1 a moment earlier and saved.
+        await store.save(rival)
+        return CallbackResult(
+            status=401,
+            payload=error_body("UnauthorizedError", "UNAUTHORIZED", "x"),
+            response_class=_CompatResponse,
+        )
+
+    bare_wire.post(LOGIN, payload=token_body("access-1", "refresh-1"))
+    bare_wire.post(REFRESH, callback=rotated_elsewhere)
+    bare_wire.get(WALLETS, status=401)
+    bare_wire.get(WALLETS, payload=[])
+    client = make_wire_client(token_store=store)
+
+    assert await client.wallets.list() == ()
+
+    gets = calls(bare_wire, "GET", WALLETS)
+    assert [sent_header(c, "Authorization") for c in gets] == [
+        "Bearer access-1",
+        "Bearer access-2",
+    ]
+    assert len(calls(bare_wire, "POST", LOGIN)) == 1
+
+
+async def test_a_store_that_cannot_save_costs_no_request(bare_wire, make_wire_client, caplog):
+    class BrokenStore(MemoryTokenStore):
+        async def save(self, tokens: TokenSet) -> None:
+            raise OSError("disk full")
+
+    bare_wire.post(LOGIN, payload=token_body("access-1", "refresh-1"))
+    bare_wire.get(WALLETS, payload=[], repeat=True)
+    client = make_wire_client(token_store=BrokenStore())
+
+    assert await client.wallets.list() == ()
+    assert await client.wallets.list() == ()
+
+    assert len(calls(bare_wire, "POST", LOGIN)) == 1  # the tokens are held all the same
+    assert "could not save tokens to BrokenStore" in caplog.text
+    assert "access-1" not in caplog.text
+
+
 async def test_bad_credentials_raise_without_retry(bare_wire, make_wire_client):
     body = error_body("UnauthorizedError", "UNAUTHORIZED", "Invalid credentials")
     bare_wire.post(LOGIN, status=401, payload=body)
@@ -773,27 +842,28 @@ def fake_clock(client: OctopusClient) -> FakeClock:
 
 
 @pytest.mark.parametrize(
-    ("lifetime", "renew_after"),
+    ("lifetime", "margin"),
     [
-        (3600, 3300),  # the default 300 s margin
+        (3600, 300),  # the default 300 s margin
         (400, 200),  # shorter than twice the margin: renewed halfway through its life
         (100, 50),
     ],
 )
 async def test_access_token_is_refreshed_before_it_expires(
-    bare_wire, make_wire_client, lifetime, renew_after
+    bare_wire, make_wire_client, lifetime, margin
 ):
     client = make_wire_client(auth=AuthPolicy(refresh_margin=300))
     clock = fake_clock(client)
     login = token_body("access-1", "refresh-1", access_expires=clock.now + lifetime)
     script_tokens(bare_wire, clock, login)
 
+    # Renewed when `margin` is left, up to a tenth of it earlier (spread across clients).
     await client.wallets.list()
-    clock.now += renew_after - 1
+    clock.now += lifetime - margin * 1.1 - 1
     await client.wallets.list()
     assert calls(bare_wire, "POST", REFRESH) == []
 
-    clock.now += 2
+    clock.now += margin * 0.1 + 2
     await client.wallets.list()
 
     assert len(calls(bare_wire, "POST", REFRESH)) == 1
@@ -814,9 +884,9 @@ async def test_concurrent_calls_share_one_refresh(bare_wire, make_wire_client):
     assert len(calls(bare_wire, "POST", REFRESH)) == 1
 
 
-@pytest.mark.parametrize(("lifetime", "renew_after"), [(3600, 3300), (400, 200)])
+@pytest.mark.parametrize(("lifetime", "margin"), [(3600, 300), (400, 200)])
 async def test_expiry_falls_back_to_the_jwt_exp_claim(
-    bare_wire, make_wire_client, lifetime, renew_after
+    bare_wire, make_wire_client, lifetime, margin
 ):
     client = make_wire_client()
     clock = fake_clock(client)
@@ -824,11 +894,11 @@ async def test_expiry_falls_back_to_the_jwt_exp_claim(
     script_tokens(bare_wire, clock, token_body(access, "refresh-1"))
 
     await client.wallets.list()
-    clock.now += renew_after - 1
+    clock.now += lifetime - margin * 1.1 - 1
     await client.wallets.list()
     assert calls(bare_wire, "POST", REFRESH) == []
 
-    clock.now += 2
+    clock.now += margin * 0.1 + 2
     await client.wallets.list()
     assert len(calls(bare_wire, "POST", REFRESH)) == 1
 
@@ -839,11 +909,11 @@ async def test_without_any_expiry_the_token_is_assumed_to_live_an_hour(bare_wire
     script_tokens(bare_wire, clock, token_body("opaque-access", "opaque-refresh"))
 
     await client.wallets.list()
-    clock.now += 3299
+    clock.now += 3600 - 330 - 1  # the 300 s margin, up to 30 s earlier
     await client.wallets.list()
     assert calls(bare_wire, "POST", REFRESH) == []
 
-    clock.now += 2
+    clock.now += 32
     await client.wallets.list()
     assert len(calls(bare_wire, "POST", REFRESH)) == 1
 

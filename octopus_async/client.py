@@ -140,7 +140,8 @@ class OctopusClient:
         """A view of this client with other per-call settings.
 
         It shares the session, tokens, rate limits and caches; closing either closes both.
-        A float `timeout` replaces the read timeout. ::
+        A float `timeout` replaces the read timeout, not `esim_create_read` (the eSIM
+        create's hold); pass a `Timeouts` to change that too. ::
 
             await client.with_options(max_retries=0).wallets.list()
         """

@@ -29,7 +29,8 @@ class PageSpec:
 class Page(Generic[T]):
     """One page of a list, with the pagination headers the server sent (None when absent)."""
 
-    items: tuple[T, ...]
+    # Untyped pages (a sweep's raw rows) would show voucher codes: the repr counts instead.
+    items: tuple[T, ...] = attrs.field(repr=lambda items: f"<{len(items)} items>")
     number: int
     requested_size: int
     response: APIResponse = attrs.field(repr=False)

@@ -45,7 +45,7 @@ class ActivationCodes:
 
     def complete(self, order: EsimOrder) -> EsimOrder:
         if order.activation_code:
-            self._codes[order.id] = order.activation_code
+            self._codes.setdefault(order.id, order.activation_code)
             self._codes.move_to_end(order.id)
             while len(self._codes) > self._capacity:
                 self._codes.popitem(last=False)

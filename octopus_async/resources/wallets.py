@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from ..errors import InvalidRequestError
 from ..models.wallets import Transaction, Wallet
 from ..pagination import AsyncPaginator, PageSpec
 from ._base import Resource, require_id
@@ -25,6 +28,11 @@ class Wallets(Resource):
 
     async def by_currency(self, currency: str) -> Wallet | None:
         """The wallet in this ISO 4217 currency (any case), or None."""
+        if not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3}", currency)):
+            raise InvalidRequestError(
+                f"currency must be a three-letter ISO 4217 code, got {currency!r}",
+                param="currency",
+            )
         code = currency.upper()
         return next((wallet for wallet in await self.list() if wallet.currency == code), None)
 

@@ -47,6 +47,9 @@ class SandboxConfig:
     doubling, each attempt given `webhook_timeout`. `webhook_duplicate_rate` sends that
     share of events twice, `webhook_delay` late, `webhook_jitter` in random order.
     `webhook_unreleased_events` also signs `topup.*` and `esim.*` events.
+
+    `sandbox.requests` keeps the most recent `request_log_limit` requests, so that a
+    sandbox left serving does not grow without bound.
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -100,6 +103,7 @@ class SandboxConfig:
     webhook_delay: float = 0.0
     webhook_jitter: float = 0.0
     webhook_unreleased_events: bool = False
+    request_log_limit: int = 100_000
     jwt_secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32), repr=False)
     seed: int | None = None
 

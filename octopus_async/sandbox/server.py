@@ -62,7 +62,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
         response = ApiError(500, "Internal server error").response()
     response.headers["X-Request-Id"] = request_id
     route = _route_of(request)
-    state.requests.append(
+    state.log_request(
         RequestRecord(
             method=request.method,
             path=request.path,

@@ -110,6 +110,14 @@ class SandboxState:
         ip = ipaddress.ip_address(address)
         return any(ip in network for network in self.allowed_networks)
 
+    def log_request(self, record: RequestRecord) -> None:
+        """Keep `record`, dropping the oldest records past `request_log_limit`."""
+        self.requests.append(record)
+        limit = self.config.request_log_limit
+        # Trimmed in batches of a tenth: deleting from the front on every request is O(n).
+        if len(self.requests) > limit + limit // 10:
+            del self.requests[: len(self.requests) - limit]
+
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """How many requests matched `method` and exactly `path` (None matches any)."""
         return sum(

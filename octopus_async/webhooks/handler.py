@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from ..errors import WebhookVerificationError
+from ..errors import InvalidRequestError, WebhookVerificationError
 from ..models.webhooks import OrderEvent, UnknownEvent, WebhookEvent
 from ..waiting.scheduler import PollScheduler
 from .dedupe import EventStore, MemoryEventStore
@@ -62,7 +62,9 @@ class WebhookReceiver:
     ) -> None:
         secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
         if not secrets or not all(secrets):
-            raise ValueError("a webhook receiver needs the webhook secret (not an empty one)")
+            raise InvalidRequestError(
+                "a webhook receiver needs the webhook secret (not an empty one)", param="secret"
+            )
         self._secret = secret
         self._on_event = on_event
         self._store = store if store is not None else MemoryEventStore()
@@ -93,13 +95,15 @@ class WebhookReceiver:
             self.stats.duplicates += 1
             return web.json_response({"status": "duplicate"})
         self.stats.accepted += 1
-        # Acknowledge before processing: slow work here would make the sender retry.
-        response = web.json_response({"status": "accepted"})
-        await response.prepare(request)
-        await response.write_eof()
+        # Queued first: the event is recorded as seen, so a sender that never hears the
+        # acknowledgement (a dropped connection) will not deliver it again.
         task = asyncio.get_running_loop().create_task(self._process(event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Acknowledged before processing runs: slow work here would make the sender retry.
+        response = web.json_response({"status": "accepted"})
+        await response.prepare(request)
+        await response.write_eof()
         return response
 
     async def aclose(self) -> None:
@@ -121,17 +125,16 @@ class WebhookReceiver:
         return b"".join(chunks)
 
     async def _process(self, event: WebhookEvent) -> None:
-        if self._route is not None:
-            self._route(event)
-        if self._on_event is None:
-            return
         try:
-            outcome = self._on_event(event)
-            if inspect.isawaitable(outcome):
-                await outcome
+            if self._route is not None:
+                self._route(event)
+            if self._on_event is not None:
+                outcome = self._on_event(event)
+                if inspect.isawaitable(outcome):
+                    await outcome
         except Exception:
             self.stats.failed += 1
-            logger.exception("on_event failed for webhook event %s", event.id)
+            logger.exception("processing webhook event %s failed", event.id)
 
 
 def _answer(status: int, reason: str, message: str) -> web.Response:

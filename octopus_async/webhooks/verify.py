@@ -50,7 +50,9 @@ def verify_webhook(
     in turn (give the old and the new one while rotating), in constant time, before the
     body is parsed. `X-Timestamp` must be within `tolerance` seconds of `now`, and
     `X-Event-ID` must be the body's event id. `X-OCTOPUS-WEBHOOK-TOKEN` is not looked at:
-    it is never enough on its own.
+    it is never enough on its own. The signature does not cover `X-Timestamp` (D36), so a
+    replayed body passes here with a fresh timestamp: de-duplicate by event id (the
+    receiver's `EventStore`) to refuse replays.
     """
     fields = CIMultiDict(headers)
     signature = _header(fields, "X-Signature")

@@ -180,3 +180,13 @@ async def test_read_timeout_per_client(sandbox, make_client):
     assert len(await client.wallets.list()) == 3
     retries = [e for e in events if isinstance(e, RetryScheduled) and e.path == WALLETS]
     assert [e.reason for e in retries] == ["APITimeoutError"]
+
+
+async def test_the_sandbox_request_log_keeps_only_the_most_recent(make_sandbox, make_client):
+    sandbox = await make_sandbox(request_log_limit=20)
+    client = make_client(sandbox)
+    for _ in range(40):
+        await client.wallets.list()
+    assert 20 <= len(sandbox.requests) <= 22
+    assert sandbox.requests[-1].path == "/api/v1/wallets"
+    assert sandbox.state.count("POST", "/auth/login") == 0  # long ago: trimmed

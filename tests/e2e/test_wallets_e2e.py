@@ -39,6 +39,15 @@ async def test_get_and_by_currency(client):
     assert await client.wallets.by_currency("JPY") is None
 
 
+@pytest.mark.parametrize("currency", ["", "GB", "GBPX", "£££", 826, None])
+async def test_by_currency_rejects_what_is_not_a_currency_code(client, sandbox, currency):
+    sent = len(sandbox.requests)
+    with pytest.raises(InvalidRequestError, match="three-letter ISO 4217") as caught:
+        await client.wallets.by_currency(currency)
+    assert caught.value.param == "currency"
+    assert len(sandbox.requests) == sent  # nothing was sent
+
+
 async def test_transactions_walk_every_page_newest_first(client, sandbox):
     await fund(sandbox, 25)
     items = [t async for t in client.wallets.transactions(page_size=10)]

@@ -1022,6 +1022,17 @@ def test_activation_codes_keep_the_most_recent_orders() -> None:
     assert kept == [None, f"{CODE}2", f"{CODE}3"]
 
 
+def test_activation_codes_keep_the_first_code_seen() -> None:
+    codes = ActivationCodes()
+    codes.complete(order_model(1, activation_code=f"{CODE}first"))
+
+    later = codes.complete(order_model(1, activation_code=f"{CODE}other"))
+    installed = codes.complete(order_model(1, **INSTALLED))
+
+    assert later.activation_code == f"{CODE}other"  # what the server sent stands
+    assert installed.activation_code == f"{CODE}first"
+
+
 async def test_the_code_never_shows_in_logs_events_or_errors(wire, octo, events, caplog):
     caplog.set_level(logging.DEBUG, logger="octopus_async")
     wire.post(ORDERS, exception=asyncio.TimeoutError())

@@ -107,6 +107,14 @@ def test_page_exposes_its_headers():
     assert current.headers["x-total-count"] == "12"
 
 
+def test_a_page_of_raw_rows_keeps_their_codes_out_of_its_repr():
+    rows = ({"id": 1, "vouchers": [{"card_number": "CARD-SECRET", "pin_code": "PIN-9876"}]},)
+    current = Page(rows, 1, 100, response(list(rows)))
+
+    assert repr(current) == "Page(items=<1 items>, number=1, requested_size=100)"
+    assert current.items == rows
+
+
 def test_missing_or_malformed_headers_read_as_none():
     current = page(5, X_Total_Count="many", X_Has_More="maybe")
 

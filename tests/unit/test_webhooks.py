@@ -24,10 +24,11 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import StreamReader, web
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -973,6 +974,28 @@ async def test_failing_on_event_is_logged_counted_and_later_deliveries_still_acc
     assert "evt_1" in record.getMessage()
     assert record.exc_info is not None
     assert record.exc_info[0] is RuntimeError
+
+
+async def test_an_event_whose_acknowledgement_is_lost_is_still_processed() -> None:
+    recorder = Recorder()
+    receiver = WebhookReceiver(secret=SECRET, on_event=recorder)
+    body, headers = delivery()
+    payload = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
+    payload.feed_data(body)
+    payload.feed_eof()
+    writer = mock.Mock()
+    writer.write_headers = mock.AsyncMock(side_effect=ConnectionResetError("the sender left"))
+    request = make_mocked_request(
+        "POST", "/webhooks", headers=headers, payload=payload, writer=writer
+    )
+
+    with pytest.raises(ConnectionResetError):
+        await receiver.handle(request)
+    await receiver.aclose()
+
+    # Recorded as seen (a redelivery is a duplicate), so it must not be dropped either.
+    assert [event.id for event in recorder.events] == ["evt_1"]
+    assert receiver.stats == ReceiverStats(accepted=1)
 
 
 async def test_receiver_handle_mounts_on_an_application_of_ones_own() -> None:

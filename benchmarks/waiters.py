@@ -38,6 +38,8 @@ from octopus_async.sandbox import Sandbox, SandboxConfig
 
 from ._harness import save, table
 
+# Requests are counted from the sandbox's log by position: it must keep all of them.
+LOG_EVERY_REQUEST = 10_000_000
 SCALE = 0.05
 SIZES = (1_000, 10_000)
 NAIVE_WORKERS = 32
@@ -53,6 +55,7 @@ async def run(size: int, mode: str) -> dict[str, Any]:
     config = SandboxConfig(
         time_scale=SCALE,
         rate_limits=RateLimits({"read": Quota(300)}),
+        request_log_limit=LOG_EVERY_REQUEST,
         wallets={"USD": Decimal("100000000")},
         topup_slow_share=0.1,
         topup_get_only_share=0.1,
@@ -132,6 +135,7 @@ async def run_vouchers(size: int, webhooks: bool) -> dict[str, Any]:
     config = SandboxConfig(
         time_scale=SCALE,
         rate_limits=RateLimits({"read": Quota(300)}),
+        request_log_limit=LOG_EVERY_REQUEST,
         wallets={"USD": Decimal("100000000")},
         voucher_fulfilment_delay=(60.0, 600.0),
         seed=size,
@@ -185,6 +189,7 @@ async def run_esim(size: int) -> dict[str, Any]:
     config = SandboxConfig(
         time_scale=SCALE,
         rate_limits=RateLimits({"read": Quota(300)}),
+        request_log_limit=LOG_EVERY_REQUEST,
         wallets={"USD": Decimal("100000000")},
         seed=size,
     )

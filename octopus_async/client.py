@@ -94,7 +94,11 @@ class OctopusClient:
             max_connections=max_connections,
         )
         transport = Transport(config, token_store=token_store or MemoryTokenStore(), hooks=hooks)
-        scheduler = PollScheduler(config.poll, config.rate_limits.quotas.get("read"))
+        scheduler = PollScheduler(
+            config.poll,
+            config.rate_limits.quotas.get("read"),
+            max_hold=config.retry.max_retry_after,
+        )
         self._bind(
             config,
             transport,
@@ -168,7 +172,8 @@ class OctopusClient:
     def resume(self, token: str, *, timeout: float | None = None) -> OrderWaiter[Any]:
         """Continue a wait from `OrderWaiter.resume_token()`, in this process or another.
 
-        The wait keeps the token's deadline unless `timeout` gives a new one.
+        The wait keeps the token's deadline unless `timeout` gives a new one; a deadline
+        already past (the token of a wait that timed out) becomes the default timeout.
         """
         return self._scheduler.resume(token, timeout)
 
@@ -182,7 +187,8 @@ class OctopusClient:
         return self._transport.closed
 
     async def aclose(self) -> None:
-        """Cancel pending waits (resumable by token) and close the HTTP session.
+        """End pending waits with `OrderWaitTimeout` (resumable by its token) and close the
+        HTTP session.
 
         Tokens stay valid: closing never logs out (D15).
         """

@@ -253,11 +253,13 @@ class OrderFailedError(OctopusError):
 
 
 class OrderWaitTimeout(OctopusError):
-    """The wait's deadline passed before the order settled (D29).
+    """The wait ended before the order settled: its deadline passed (D29), or the client
+    was closed.
 
     The order is not failed: it is paid and still being fulfilled. `order` is the last
-    state seen (None if the create's answer never came); `resume_token` continues the wait,
-    here or in another process, with `OctopusClient.resume`.
+    state seen; None if the create's answer never came, and then the order may not exist:
+    `client_reference` finds it. `resume_token` continues the wait, here or in another
+    process, with `OctopusClient.resume`.
     """
 
     def __init__(self, message: str, *, order: Any, resume_token: str) -> None:

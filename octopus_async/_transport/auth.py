@@ -43,9 +43,11 @@ class _Held:
 class TokenManager:
     """Keeps one valid access token for a client.
 
-    The token is renewed when `AuthPolicy.refresh_margin` of its life is left, by one
-    refresh at a time however many requests are waiting (D12). A rejected refresh falls
-    back to one login (D13). Logout is never implicit (D15).
+    The token is renewed when `AuthPolicy.refresh_margin` of its life is left (up to a
+    tenth of the margin earlier, spreading clients out), by one refresh at a time however
+    many requests are waiting (D12). A rejected refresh adopts newer tokens from the store
+    if another client saved some, else falls back to one login (D13). A store that fails
+    is logged and worked around. Logout is never implicit (D15).
     """
 
     def __init__(
@@ -96,7 +98,7 @@ class TokenManager:
 
     async def _renew(self, options: RequestOptions) -> _Held:
         now = self._clock()
-        stored = await self._store.load()
+        stored = await self._stored()
         current = self._held.tokens if self._held else None
         if stored is not None and stored != current and stored.access_token != self._rejected:
             candidate = self._hold(stored, now)
@@ -122,7 +124,7 @@ class TokenManager:
         except AuthenticationError:
             # Refresh tokens rotate: another client sharing the store may have used this
             # one already and saved what it got, which saves us a login.
-            stored = await self._store.load()
+            stored = await self._stored()
             now = self._clock()
             if (
                 stored is not None
@@ -136,6 +138,14 @@ class TokenManager:
             return await self._login(options)
         logger.debug("access token refreshed")
         return response.parse(TokenSet)
+
+    async def _stored(self) -> TokenSet | None:
+        """The store's tokens; a store that cannot be read counts as empty."""
+        try:
+            return await self._store.load()
+        except Exception as error:
+            logger.warning("could not load tokens from %s: %r", type(self._store).__name__, error)
+            return None
 
     async def _login(self, options: RequestOptions) -> TokenSet:
         response = await self._transport.request(
@@ -159,10 +169,10 @@ class TokenManager:
         self._rejected = None
         try:
             await self._store.save(tokens)
-        except Exception:
+        except Exception as error:
             # The tokens are good; a store that cannot keep them costs other clients a
             # login, not this one its request.
-            logger.warning("could not save tokens to %s", type(self._store).__name__, exc_info=True)
+            logger.warning("could not save tokens to %s: %r", type(self._store).__name__, error)
         return held
 
     def _hold(self, tokens: TokenSet, received_at: float) -> _Held:

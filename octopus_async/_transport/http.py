@@ -286,9 +286,10 @@ class Transport:
             error = _status_error(status, raw.headers, server_request_id, content)
             retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
             if status == 429 and retry_after is not None:
-                # Pause the class for every caller, whether or not this one retries; an
-                # absurd Retry-After (hours) must not stall callers who set no such limit.
-                self._limiter.defer(endpoint, min(retry_after, policy.max_retry_after))
+                # Pause the class for every caller, whether or not this one retries, for
+                # no longer than the client's own limit (a per-call view does not decide).
+                pause = min(retry_after, self._config.retry.max_retry_after)
+                self._limiter.defer(endpoint, pause)
             if status not in policy.retry_statuses or retries >= policy.max_retries:
                 raise error
             if not idempotent and status != 429:

@@ -247,6 +247,8 @@ class Orders(Resource, Generic[OrderT]):
                 # lookup may read it whole. The error stands if it cannot.
                 try:
                     existing = await self.find(reference)
+                    if existing is None:
+                        existing = await self._find_again(reference)
                 except OctopusError:
                     existing = None
                 if existing is None:
@@ -287,8 +289,7 @@ class Orders(Resource, Generic[OrderT]):
                 await asyncio.sleep(delay)
 
     async def _find_again(self, reference: str) -> OrderT | None:
-        """Look up an order the server says exists but its list does not show yet: the
-        duplicate may be our own lost create, visible to lookups a moment later."""
+        """Look up, with backoff, an order known to exist that lookups do not show yet."""
         retry = self._requester.options.retry
         for attempt in range(retry.max_retries):
             await asyncio.sleep(retry.backoff(attempt))
@@ -301,7 +302,16 @@ class Orders(Resource, Generic[OrderT]):
         logger.info(
             "order %s recovered by its client_reference after %s", order.client_reference, after
         )
-        return evolve(await self._complete(order), recovered=True)
+        try:
+            order = await self._complete(order)
+        except OctopusError as error:
+            # Found is found: the list's copy beats an error for an order that exists.
+            logger.warning(
+                "order %s: could not fetch it whole (%s); returning the listed copy",
+                order.client_reference,
+                error,
+            )
+        return evolve(order, recovered=True)
 
     async def _complete(self, order: OrderT) -> OrderT:
         """An order found in a list, with what only its single GET carries."""

@@ -119,7 +119,8 @@ class SandboxState:
             del self.requests[: len(self.requests) - limit]
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
-        """How many requests matched `method` and exactly `path` (None matches any)."""
+        """How many of the requests still logged (`request_log_limit`) matched `method`
+        and exactly `path` (None matches any)."""
         return sum(
             1
             for record in self.requests

@@ -29,6 +29,7 @@ from .._transport.ratelimit import TokenBucket
 from ..config import PollPolicy, Quota
 from ..errors import (
     APIConnectionError,
+    APIResponseValidationError,
     InvalidRequestError,
     OctopusError,
     OrderFailedError,
@@ -113,8 +114,12 @@ class _Watch:
 class PollScheduler:
     """Polls for every waiter of one client; see the module docstring."""
 
-    def __init__(self, policy: PollPolicy, read_quota: Quota | None) -> None:
+    def __init__(
+        self, policy: PollPolicy, read_quota: Quota | None, *, max_hold: float = 60.0
+    ) -> None:
         self.policy = policy
+        # The longest a server's Retry-After holds a watch back, as for every other call.
+        self._max_hold = max_hold
         self.stats = PollStats()
         self._verticals: dict[str, _Vertical] = {}
         self._by_id: dict[tuple[str, int], _Watch] = {}
@@ -290,6 +295,16 @@ class PollScheduler:
             order = await create
         except asyncio.CancelledError:
             raise
+        except APIResponseValidationError as error:
+            # A 2xx that neither the create nor its lookup could read: the order exists,
+            # so it is waited for by its reference; a poll that cannot read it either
+            # ends the wait with the error.
+            logger.warning(
+                "order %s: %s; waiting for it by reference", waiter.client_reference, error
+            )
+            if not waiter.done():
+                self._attach(waiter, check_now=False)
+            return
         except Exception as error:
             if not waiter.done():
                 waiter._future.set_exception(error)
@@ -328,13 +343,19 @@ class PollScheduler:
     def _expire(self, waiter: OrderWaiter[Any], why: str = "the deadline passed") -> None:
         if waiter.done():
             return
-        status = getattr(waiter.order, "status", "unknown")
-        error = OrderWaitTimeout(
-            f"order {waiter.order_id or waiter.client_reference} is still {status}: {why}; "
-            f"it goes on being fulfilled",
-            order=waiter.order,
-            resume_token=waiter.resume_token(),
-        )
+        if waiter.order_id is None:
+            message = (
+                f"order {waiter.client_reference} was not seen: {why}; "
+                "if it was created, its client_reference finds it"
+            )
+        elif waiter.order is None:
+            message = f"order {waiter.order_id} was not fetched yet: {why}"
+        else:
+            message = (
+                f"order {waiter.order_id} is still {waiter.order.status}: {why}; "
+                "it goes on being fulfilled"
+            )
+        error = OrderWaitTimeout(message, order=waiter.order, resume_token=waiter.resume_token())
         error.client_reference = waiter.client_reference
         waiter._future.set_exception(error)
 
@@ -413,8 +434,7 @@ class PollScheduler:
         if watch.dropped:
             return
         if watch.order_id is None:
-            watch.order_id = order.id
-            self._index(watch)
+            watch = self._identify(watch, order.id)
         watch.order = order
         for waiter in list(watch.waiters):
             waiter.order = order
@@ -427,6 +447,24 @@ class PollScheduler:
         self._set_check(watch, now + self._interval(watch, now))
         if refreshed and watch.vertical.policy.refresh_by_get:
             self._set_refresh(watch, now + self.policy.refresh_interval)
+
+    def _identify(self, watch: _Watch, order_id: int) -> _Watch:
+        """Give a watch known by reference its order id; if another watch has that id
+        already (a wait by id for the same order), the two become one."""
+        other = self._by_id.get((watch.vertical.name, order_id))
+        if other is None or other.dropped:
+            watch.order_id = order_id
+            self._index(watch)
+            return watch
+        for waiter in watch.waiters:
+            waiter._watch = other
+            other.waiters.append(waiter)
+        watch.waiters = []
+        self._drop(watch)
+        if other.client_reference is None:
+            other.client_reference = watch.client_reference
+            self._index(other)
+        return other
 
     def _interval(self, watch: _Watch, now: float) -> float:
         install = watch.vertical.policy.install_phase
@@ -557,17 +595,17 @@ class PollScheduler:
         # A webhook that arrives while this GET is in flight asks for another one after it.
         nudged, watch.nudged = watch.nudged, False
         try:
-            order_id = watch.order_id
-            if order_id is None:
-                # Known by reference only: the list finds it, the GET tells all (codes).
+            if watch.order_id is not None:
+                self.stats.gets += 1
+                order = await orders.get(watch.order_id)
+            else:
                 assert watch.client_reference is not None
                 self.stats.gets += 1
-                found = await orders.find(watch.client_reference)
-                order_id = None if found is None else found.id
-            order = None
-            if order_id is not None:
-                self.stats.gets += 1
-                order = await orders.get(order_id)
+                order = await orders.find(watch.client_reference)
+                if order is not None and not self._row_suffices(watch.vertical, order):
+                    await _take_turn(self._get_budget)  # a second request, paid for
+                    self.stats.gets += 1
+                    order = await orders.get(order.id)
         except _TRANSIENT as error:
             self._back_off(watch, error)
         except OctopusError as error:
@@ -588,6 +626,16 @@ class PollScheduler:
                 self._queue(self._urgent, [watch])
             self._poke()
 
+    @staticmethod
+    def _row_suffices(vertical: _Vertical, order: Any) -> bool:
+        """Whether a list's copy of `order` tells all that a GET would."""
+        policy = vertical.policy
+        return (
+            policy.sweepable
+            and not policy.refresh_by_get
+            and not vertical.orders._incomplete(order)
+        )
+
     def _back_off(self, watch: _Watch, error: OctopusError | None) -> None:
         if watch.dropped:
             return
@@ -595,6 +643,7 @@ class PollScheduler:
         delay = self._interval(watch, now)
         retry_after = getattr(error, "retry_after", None)
         if retry_after:
+            retry_after = min(retry_after, self._max_hold)
             delay = max(delay, retry_after)  # the server's Retry-After wins (D30)
             watch.hold_until = now + retry_after
         if error is not None:
@@ -614,22 +663,25 @@ class PollScheduler:
         self.stats.sweeps += 1
         name = vertical.name
         unseen: dict[int, _Watch] = {}
+        by_reference: dict[str, _Watch] = {}  # known by reference only: matched if listed
         for watch in vertical.watches:
-            if watch.order_id is None:
-                self._queue(self._urgent, [watch])  # no id to look for: found by reference
-            else:
+            if watch.order_id is not None:
                 unseen[watch.order_id] = watch
+            elif watch.client_reference is not None:
+                by_reference[watch.client_reference] = watch
         oldest = min(unseen, default=0)
         complete = False
         try:
             number = 1
             while unseen:
-                await self._sweep_turn()
+                await _take_turn(self._sweep_budget)
                 page = await vertical.orders._sweep_page(number)
                 self.stats.sweep_pages += 1
                 for index, row in enumerate(page.items):
-                    row_id = row.get("id")
+                    row_id, reference = row.get("id"), row.get("client_reference")
                     listed = unseen.get(row_id) if isinstance(row_id, int) else None
+                    if listed is None and isinstance(reference, str):
+                        listed = by_reference.get(reference)
                     if listed is None or listed.dropped:
                         continue
                     try:
@@ -637,7 +689,10 @@ class PollScheduler:
                     except OctopusError as error:
                         logger.debug("unreadable %s order in a sweep: %s", name, error)
                         continue  # left unseen: it gets a GET of its own
-                    del unseen[listed.order_id]  # type: ignore[arg-type]
+                    if listed.order_id is None:
+                        by_reference.pop(reference, None)  # type: ignore[arg-type]
+                    else:
+                        unseen.pop(listed.order_id, None)
                     if vertical.orders._incomplete(order):
                         self._queue(self._urgent, [listed])  # the list row is not enough
                     else:
@@ -647,12 +702,16 @@ class PollScheduler:
                     break
                 number += 1
             complete = True
-        except Exception as error:
+        except OctopusError as error:
             logger.debug("sweep of %s orders failed: %s", name, error)
+        except Exception:
+            logger.exception("sweep of %s orders failed", name)
         finally:
             vertical.sweeping = False
             now = asyncio.get_running_loop().time()
-            for watch in unseen.values():
+            # Reference-only watches that were not due keep their own turn.
+            due = [w for w in by_reference.values() if w.next_check <= now]
+            for watch in [*unseen.values(), *due]:
                 if watch.dropped:
                     continue
                 if complete:
@@ -661,25 +720,25 @@ class PollScheduler:
                     self._set_check(watch, now + self._interval(watch, now))
             self._poke()
 
-    async def _sweep_turn(self) -> None:
-        """Wait until the sweep budget allows one more page."""
-        budget = self._sweep_budget
-        if budget is None:
-            return
-        delay = budget.reserve()
-        if delay > 0:
-            try:
-                await asyncio.sleep(delay)
-            except asyncio.CancelledError:
-                budget.refund()
-                raise
-
 
 def _share(quota: Quota | None, share: float) -> TokenBucket | None:
     """A bucket for `share` of `quota`, or None when there is no quota to keep to."""
     if quota is None:
         return None
     return TokenBucket(Quota(max(1, round(quota.requests * share)), quota.period), headroom=0.0)
+
+
+async def _take_turn(budget: TokenBucket | None) -> None:
+    """Wait until `budget` allows one more request."""
+    if budget is None:
+        return
+    delay = budget.reserve()
+    if delay > 0:
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            budget.refund()
+            raise
 
 
 def _set_done(future: asyncio.Future[None]) -> None:

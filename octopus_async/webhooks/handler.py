@@ -36,7 +36,7 @@ class ReceiverStats:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
-    failed: int = 0  # accepted, but `on_event` raised
+    failed: int = 0  # accepted, but processing it (waking waiters, `on_event`) raised
 
 
 class WebhookReceiver:
@@ -95,15 +95,17 @@ class WebhookReceiver:
             self.stats.duplicates += 1
             return web.json_response({"status": "duplicate"})
         self.stats.accepted += 1
-        # Queued first: the event is recorded as seen, so a sender that never hears the
-        # acknowledgement (a dropped connection) will not deliver it again.
-        task = asyncio.get_running_loop().create_task(self._process(event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        # Acknowledged before processing runs: slow work here would make the sender retry.
+        # Acknowledged before processing: slow work here would make the sender retry.
         response = web.json_response({"status": "accepted"})
-        await response.prepare(request)
-        await response.write_eof()
+        try:
+            await response.prepare(request)
+            await response.write_eof()
+        finally:
+            # Processed even if the acknowledgement was lost: the event is recorded as
+            # seen, so its redelivery will be refused as a duplicate.
+            task = asyncio.get_running_loop().create_task(self._process(event))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return response
 
     async def aclose(self) -> None:

@@ -229,6 +229,19 @@ async def test_partial_delivery_ends_the_wait_only_when_accepted(client, sandbox
     assert len(raised.value.order.vouchers) == 5
 
 
+async def test_a_resumed_wait_still_accepts_a_partial_delivery(sandbox, make_client):
+    sandbox.state.vouchers.force_outcome("partial-r", "PARTIALLY_DELIVERED")
+    client = make_client(sandbox, poll=POLL)
+    created = await client.vouchers.orders.create(123, "10.00", 10, "partial-r")
+    waiter = client.vouchers.orders.wait(created, accept_partial=True)
+    token = waiter.resume_token()  # taken before anything settled
+    waiter.cancel()
+
+    other = make_client(sandbox, poll=POLL)
+    order = await other.resume(token, timeout=5)
+    assert order.status == VoucherOrderStatus.PARTIALLY_DELIVERED
+
+
 async def test_a_failed_voucher_order_raises(client, sandbox):
     sandbox.state.vouchers.force_outcome("v-fail", "FAILED")
     with pytest.raises(OrderFailedError) as raised:

@@ -821,6 +821,38 @@ async def test_a_truncated_create_answer_is_recovered_by_the_lookup(wire, orders
     assert order == expected_order(REF, recovered=True)
 
 
+async def test_an_unreadable_create_answer_stands_when_no_lookup_shows_the_order(
+    wire, make_octo, events
+):
+    orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
+    wire.post(ORDERS, status=201, body=b'{"success": true, "data": {"id": 12')
+    answer_lookup(wire, found=False, repeat=True)
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await orders.create(**VALID, client_reference=REF)
+
+    assert caught.value.status == 201
+    assert caught.value.client_reference == REF  # the order exists: this finds it later
+    # It was created, so it is looked for (again, with backoff) but never sent again.
+    assert steps(events) == ["POST 201"] + ["GET 200"] * 3
+    assert len(creates(wire)) == 1
+
+
+async def test_a_recovered_order_that_cannot_be_fetched_whole_is_returned_as_listed(
+    wire, orders, events, caplog
+):
+    wire.post(ORDERS, status=503, payload=UNAVAILABLE)
+    wire.get(LOOKUP, payload=[order_json(REF, vouchers=[])])
+    wire.get(f"{ORDERS}/1234", status=500, payload=UNAVAILABLE, repeat=True)
+
+    order = await orders.create(**VALID, client_reference=REF)
+
+    assert order.recovered is True
+    assert (order.id, order.vouchers) == (1234, ())
+    assert len(creates(wire)) == 1
+    assert "could not fetch it whole" in caplog.text
+
+
 async def test_a_recovered_delivery_listed_without_codes_is_fetched_whole(wire, orders, events):
     wire.post(ORDERS, status=503, payload=UNAVAILABLE)
     wire.get(LOOKUP, payload=[order_json(REF, vouchers=[])])

@@ -778,21 +778,59 @@ async def test_a_refresh_lost_to_another_client_adopts_the_tokens_it_saved(
     assert len(calls(bare_wire, "POST", LOGIN)) == 1
 
 
-async def test_a_store_that_cannot_save_costs_no_request(bare_wire, make_wire_client, caplog):
-    class BrokenStore(MemoryTokenStore):
-        async def save(self, tokens: TokenSet) -> None:
-            raise OSError("disk full")
+class BrokenStore(MemoryTokenStore):
+    async def load(self) -> TokenSet | None:
+        raise OSError("disk unreadable")
 
+    async def save(self, tokens: TokenSet) -> None:
+        raise OSError("disk full")
+
+
+async def test_a_store_that_cannot_load_or_save_costs_no_request(
+    bare_wire, make_wire_client, caplog
+):
     bare_wire.post(LOGIN, payload=token_body("access-1", "refresh-1"))
+    bare_wire.post(REFRESH, payload=token_body("access-2", "refresh-2"))
+    bare_wire.get(WALLETS, status=401)
     bare_wire.get(WALLETS, payload=[], repeat=True)
     client = make_wire_client(token_store=BrokenStore())
 
-    assert await client.wallets.list() == ()
+    assert await client.wallets.list() == ()  # login, 401, refresh, replay
     assert await client.wallets.list() == ()
 
     assert len(calls(bare_wire, "POST", LOGIN)) == 1  # the tokens are held all the same
+    assert len(calls(bare_wire, "POST", REFRESH)) == 1
+    assert "could not load tokens from BrokenStore" in caplog.text
     assert "could not save tokens to BrokenStore" in caplog.text
-    assert "access-1" not in caplog.text
+    for token in ("access-1", "refresh-1", "access-2", "refresh-2"):
+        assert token not in caplog.text
+
+
+async def test_clients_given_one_token_renew_it_at_spread_out_moments(bare_wire, make_wire_client):
+    clock = FakeClock()
+    expiry = clock.now + 3600
+    login = token_body("access-1", "refresh-1", access_expires=expiry)
+    bare_wire.post(LOGIN, payload=login, repeat=True)
+    bare_wire.post(REFRESH, payload=token_body("access-2", "refresh-2"), repeat=True)
+    bare_wire.get(WALLETS, payload=[], repeat=True)
+    logs: list[list[RequestEvent]] = [[] for _ in range(10)]
+    clients = [make_wire_client(hooks=[log.append]) for log in logs]
+    for client in clients:
+        client._transport.tokens._clock = clock
+        await client.wallets.list()
+
+    renewed_at: dict[int, float] = {}
+    for left in range(340, 290, -1):  # seconds of life left
+        clock.now = expiry - left
+        for number, client in enumerate(clients):
+            await client.wallets.list()
+            if number not in renewed_at and any(e.path == "/auth/refresh" for e in logs[number]):
+                renewed_at[number] = left
+
+    # Each renewed with 300-330 s left (the margin, up to a tenth earlier), not all at once.
+    assert len(renewed_at) == 10
+    assert all(300 <= left <= 330 for left in renewed_at.values())
+    assert len(set(renewed_at.values())) > 1
 
 
 async def test_bad_credentials_raise_without_retry(bare_wire, make_wire_client):

@@ -1,0 +1,269 @@
+"""PollScheduler against a scripted vertical: which requests it makes, and when waits end.
+
+The vertical's orders live in `Vertical.server`; each request the scheduler makes is
+recorded in `Vertical.calls`. The end-to-end tests cover the same machinery against the
+sandbox; these pin down the cases a server cannot be made to produce on cue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import attrs
+import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from octopus_async import (
+    APIResponseValidationError,
+    OrderWaitTimeout,
+    PollPolicy,
+    RateLimitError,
+)
+from octopus_async._transport.http import APIResponse
+from octopus_async.pagination import Page
+from octopus_async.waiting.policy import VerticalPolicy
+from octopus_async.waiting.scheduler import PollScheduler
+
+# Checks every 20 ms, no jitter, sweeps only when a test asks for them.
+QUICK = PollPolicy(
+    fast_interval=0.02, slow_interval=0.02, jitter=0.0, refresh_interval=30, sweep_threshold=100
+)
+LISTS_TELL_ALL = VerticalPolicy("things", succeeded=frozenset({"DELIVERED"}))
+GET_REFRESHES = VerticalPolicy("things", succeeded=frozenset({"DELIVERED"}), refresh_by_get=True)
+
+
+@attrs.define
+class Order:
+    id: int
+    status: str = "PENDING"
+    client_reference: str | None = None
+    codes: bool = True  # False: a delivery listed without its codes
+
+
+class Vertical:
+    """The orders endpoints of one vertical, scripted."""
+
+    def __init__(self) -> None:
+        self.server: dict[int, Order] = {}
+        self.calls: list[tuple[str, object]] = []
+        self.gate = asyncio.Event()  # GETs answer only while it is set
+        self.gate.set()
+        self.failures: list[BaseException] = []  # raised by the next GETs, in turn
+
+    def add(self, order_id: int, status: str = "PENDING", **fields: Any) -> Order:
+        self.server[order_id] = Order(order_id, status, **fields)
+        return self.server[order_id]
+
+    async def get(self, order_id: int) -> Order:
+        self.calls.append(("get", order_id))
+        answer = attrs.evolve(self.server[order_id])  # the state when the GET arrived
+        await self.gate.wait()
+        if self.failures:
+            raise self.failures.pop(0)
+        return answer
+
+    async def find(self, client_reference: str) -> Order | None:
+        self.calls.append(("find", client_reference))
+        found = [o for o in self.server.values() if o.client_reference == client_reference]
+        return attrs.evolve(found[0]) if found else None
+
+    async def _sweep_page(self, number: int) -> Page[dict[str, Any]]:
+        self.calls.append(("page", number))
+        rows = tuple(attrs.asdict(o) for o in sorted(self.server.values(), key=lambda o: -o.id))
+        return Page(rows, number, 500, _response())
+
+    def _read_row(self, page: Page[dict[str, Any]], index: int) -> Order:
+        return Order(**page.items[index])
+
+    def _incomplete(self, order: Order) -> bool:
+        return order.status == "DELIVERED" and not order.codes
+
+    def requests(self, kind: str) -> list[object]:
+        return [target for made, target in self.calls if made == kind]
+
+
+def _response() -> APIResponse:
+    return APIResponse(
+        method="GET",
+        path="/things",
+        status=200,
+        headers=CIMultiDictProxy(CIMultiDict()),
+        request_id="req-1",
+        body=b"[]",
+        data=[],
+        elapsed=0.001,
+        attempts=1,
+    )
+
+
+@pytest.fixture
+async def scheduler():
+    created = PollScheduler(QUICK, None, max_hold=0.05)
+    yield created
+    await created.aclose()
+
+
+def wait(scheduler: PollScheduler, **target: Any):
+    target.setdefault("order_id", None)
+    target.setdefault("client_reference", None)
+    return scheduler.watch("things", order=None, timeout=5, accept_partial=False, **target)
+
+
+async def test_a_webhook_during_a_get_asks_for_another_at_once():
+    slow = attrs.evolve(QUICK, fast_interval=30.0, slow_interval=30.0)
+    scheduler = PollScheduler(slow, None)
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1)
+    vertical.gate.clear()
+    waiter = wait(scheduler, order_id=1)
+    await asyncio.sleep(0.01)  # the first GET is in flight, holding PENDING
+
+    vertical.server[1].status = "DELIVERED"
+    assert scheduler.nudge("things", order_id=1)
+    vertical.gate.set()
+
+    # Without the second GET the wait would go on for the next check, 30 s away.
+    order = await asyncio.wait_for(waiter, 1)
+    assert order.status == "DELIVERED"
+    assert vertical.requests("get") == [1, 1]
+    assert scheduler.stats.settled_after_webhook == 1
+    await scheduler.aclose()
+
+
+async def test_a_poll_that_fails_unexpectedly_is_logged_and_tried_again(scheduler, caplog):
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1, "DELIVERED")
+    vertical.failures.append(RuntimeError("a bug in a hook"))
+
+    order = await asyncio.wait_for(wait(scheduler, order_id=1), 1)
+
+    assert order.status == "DELIVERED"
+    assert vertical.requests("get") == [1, 1]
+    [record] = [r for r in caplog.records if r.name == "octopus_async.waiting"]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+
+
+async def test_a_retry_after_holds_a_wait_back_no_longer_than_the_client_allows(scheduler):
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1, "DELIVERED")
+    limited = RateLimitError(
+        status=429,
+        code="TOO_MANY_REQUESTS",
+        name=None,
+        message="slow down",
+        request_id="r",
+        headers={},
+        body="",
+    )
+    limited.retry_after = 3600.0
+    vertical.failures.append(limited)
+
+    order = await asyncio.wait_for(wait(scheduler, order_id=1), 1)  # held 0.05 s, not an hour
+
+    assert order.status == "DELIVERED"
+
+
+@pytest.mark.parametrize(
+    ("policy", "requests"),
+    [(LISTS_TELL_ALL, [("find", "ref-7")]), (GET_REFRESHES, [("find", "ref-7"), ("get", 7)])],
+    ids=["the-list-row-tells-all", "only-a-get-tells"],
+)
+async def test_an_order_known_by_reference_is_found_then_fetched_only_if_needed(
+    scheduler, policy, requests
+):
+    vertical = Vertical()
+    scheduler.register(policy, vertical)
+    vertical.add(7, "DELIVERED", client_reference="ref-7")
+
+    order = await asyncio.wait_for(wait(scheduler, client_reference="ref-7"), 1)
+
+    assert order.id == 7
+    assert vertical.calls == requests
+    assert scheduler.stats.gets == len(requests)
+
+
+async def test_a_listed_delivery_without_codes_is_fetched_whole(scheduler):
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(7, "DELIVERED", client_reference="ref-7", codes=False)
+
+    await asyncio.wait_for(wait(scheduler, client_reference="ref-7"), 1)
+
+    assert vertical.calls == [("find", "ref-7"), ("get", 7)]
+
+
+async def test_waits_by_reference_and_by_id_for_one_order_become_one_watch(scheduler):
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(7, client_reference="ref-7")
+    by_id = wait(scheduler, order_id=7)
+    by_reference = wait(scheduler, client_reference="ref-7")
+    assert scheduler.pending == 2
+
+    await asyncio.sleep(0.1)  # several checks: the lookup has told the reference's id
+    assert by_reference.order_id == 7
+    assert scheduler.pending == 1
+    calls_before = len(vertical.calls)
+    vertical.server[7].status = "DELIVERED"
+
+    first, second = await asyncio.wait_for(asyncio.gather(by_id, by_reference), 1)
+    assert first == second
+    assert vertical.calls[calls_before:] == [("get", 7)]  # one GET serves both
+
+
+async def test_a_sweep_reads_every_watch_from_one_page():
+    sweeping = PollScheduler(attrs.evolve(QUICK, sweep_threshold=2), None)
+    vertical = Vertical()
+    sweeping.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1, "DELIVERED")
+    vertical.add(2, "DELIVERED", codes=False)
+    vertical.add(3, "DELIVERED", client_reference="ref-3")
+    waits = [wait(sweeping, order_id=1), wait(sweeping, order_id=2)]
+    waits.append(wait(sweeping, client_reference="ref-3"))
+
+    orders = await asyncio.wait_for(asyncio.gather(*waits), 1)
+
+    assert [order.id for order in orders] == [1, 2, 3]
+    assert vertical.requests("page") == [1]
+    assert vertical.requests("get") == [2]  # listed without its codes
+    assert vertical.requests("find") == []  # matched in the page by its reference
+    await sweeping.aclose()
+
+
+async def test_a_create_answered_unreadably_is_waited_for_by_reference(scheduler, caplog):
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+
+    async def create() -> Order:
+        vertical.add(5, "DELIVERED", client_reference="ref-5")  # created, then...
+        raise APIResponseValidationError(
+            "the body is not JSON", field="", status=201, request_id="r", headers={}, body=""
+        )
+
+    waiter = scheduler.submit(
+        "things", create, client_reference="ref-5", timeout=5, accept_partial=False
+    )
+
+    order = await asyncio.wait_for(waiter, 1)
+    assert order.id == 5
+    assert vertical.requests("find") == ["ref-5"]
+    assert "waiting for it by reference" in caplog.text
+
+
+async def test_closing_ends_every_wait_with_a_resume_token(scheduler):
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1)
+    waiter = wait(scheduler, order_id=1)
+
+    await scheduler.aclose()
+
+    with pytest.raises(OrderWaitTimeout, match="the client was closed") as caught:
+        await waiter
+    assert caught.value.resume_token == waiter.resume_token()

@@ -220,7 +220,8 @@ class Transport:
                 headers["Authorization"] = f"Bearer {token}"
             if body is not None:
                 headers["Content-Type"] = "application/json"
-            self._emit(RequestStarted(method, path, request_id, attempt))
+            if self._hooks:  # events cost a little: made only for someone to receive them
+                self._emit(RequestStarted(method, path, request_id, attempt))
             started = time.perf_counter()
             try:
                 async with session.request(
@@ -251,7 +252,8 @@ class Transport:
             elapsed = time.perf_counter() - started
             status = raw.status
             server_request_id = raw.headers.get("X-Request-Id", request_id)
-            self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
+            if self._hooks:
+                self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %d in %.1f ms (request_id=%s, attempt=%d)",

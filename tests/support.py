@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import inspect
+import json
+from collections.abc import Mapping
 from typing import Any
 from unittest.mock import Mock
 
 import aiohttp
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
-from octopus_async import RetryPolicy
+from octopus_async import RequestEvent, RequestFailed, ResponseReceived, RetryPolicy
+from octopus_async._transport.http import APIResponse
 
 # Retries that wait milliseconds, not seconds, so retry paths run fast.
 FAST_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.01)
@@ -46,3 +51,48 @@ LOGIN_BODY = {
         "client_id": 42,
     },
 }
+
+
+def reply(status: int, payload: Any) -> CallbackResult:
+    """What an aioresponses callback answers with: `status` and `payload` as JSON."""
+    return CallbackResult(status=status, payload=payload, response_class=_CompatResponse)
+
+
+def calls(wire: aioresponses, method: str, url: str) -> list[Any]:
+    """The requests aioresponses saw for one method and URL, in order."""
+    return wire.requests.get((method, URL(url)), [])
+
+
+def bodies(wire: aioresponses, method: str, url: str) -> list[bytes]:
+    """The bodies of those requests, in order."""
+    return [call.kwargs["data"] for call in calls(wire, method, url)]
+
+
+def steps(events: list[RequestEvent], *, paths: bool = True) -> list[str]:
+    """Each API attempt in order with how it ended, auth left out:
+    "GET /api/v1/topups/products/4218 200", or "POST 503" without `paths`."""
+    ended = []
+    for event in events:
+        if event.path.startswith("/auth/"):
+            continue
+        where = f"{event.method} {event.path}" if paths else event.method
+        if isinstance(event, ResponseReceived):
+            ended.append(f"{where} {event.status}")
+        elif isinstance(event, RequestFailed):
+            ended.append(f"{where} {event.error}")
+    return ended
+
+
+def api_response(items: Any, headers: Mapping[str, str] | None = None) -> APIResponse:
+    """A 200 answer to a GET whose decoded body is `items`."""
+    return APIResponse(
+        method="GET",
+        path="/api/v1/things",
+        status=200,
+        headers=CIMultiDictProxy(CIMultiDict(headers or {})),
+        request_id="req-1",
+        body=json.dumps(items).encode(),
+        data=items,
+        elapsed=0.01,
+        attempts=1,
+    )

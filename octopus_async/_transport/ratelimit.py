@@ -66,6 +66,17 @@ class TokenBucket:
         self._tokens -= 1
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    async def take(self) -> None:
+        """Take one token, sleeping until it may be used; a cancelled wait gives it back."""
+        delay = self.reserve()
+        if delay <= 0:
+            return
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self.refund()
+            raise
+
     def try_take(self) -> bool:
         """Take a token if one is there now; never wait."""
         self._refill()
@@ -101,16 +112,8 @@ class RateLimiter:
     async def acquire(self, endpoint: EndpointClass | None) -> None:
         """Wait until a request of this class may be sent."""
         bucket = self._buckets.get(endpoint) if endpoint else None
-        if bucket is None:
-            return
-        delay = bucket.reserve()
-        if delay <= 0:
-            return
-        try:
-            await asyncio.sleep(delay)
-        except asyncio.CancelledError:
-            bucket.refund()
-            raise
+        if bucket is not None:
+            await bucket.take()
 
     def defer(self, endpoint: EndpointClass | None, seconds: float) -> None:
         """Pause a class after the server answered 429 with a `Retry-After`."""

@@ -603,7 +603,8 @@ class PollScheduler:
                 self.stats.gets += 1
                 order = await orders.find(watch.client_reference)
                 if order is not None and not self._row_suffices(watch.vertical, order):
-                    await _take_turn(self._get_budget)  # a second request, paid for
+                    if self._get_budget is not None:  # a second request, paid for
+                        await self._get_budget.take()
                     self.stats.gets += 1
                     order = await orders.get(order.id)
         except _TRANSIENT as error:
@@ -674,7 +675,8 @@ class PollScheduler:
         try:
             number = 1
             while unseen:
-                await _take_turn(self._sweep_budget)
+                if self._sweep_budget is not None:
+                    await self._sweep_budget.take()
                 page = await vertical.orders._sweep_page(number)
                 self.stats.sweep_pages += 1
                 for index, row in enumerate(page.items):
@@ -726,19 +728,6 @@ def _share(quota: Quota | None, share: float) -> TokenBucket | None:
     if quota is None:
         return None
     return TokenBucket(Quota(max(1, round(quota.requests * share)), quota.period), headroom=0.0)
-
-
-async def _take_turn(budget: TokenBucket | None) -> None:
-    """Wait until `budget` allows one more request."""
-    if budget is None:
-        return
-    delay = budget.reserve()
-    if delay > 0:
-        try:
-            await asyncio.sleep(delay)
-        except asyncio.CancelledError:
-            budget.refund()
-            raise
 
 
 def _set_done(future: asyncio.Future[None]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import API, FAST_RETRY, CompatAioresponses
+from support import API, FAST_RETRY, CompatAioresponses, bodies, calls, steps
 from yarl import URL
 
 from octopus_async import (
@@ -33,8 +33,6 @@ from octopus_async import (
     OrderWaitTimeout,
     PollPolicy,
     RequestEvent,
-    RequestFailed,
-    ResponseReceived,
     Timeouts,
 )
 from octopus_async.models import (
@@ -99,27 +97,6 @@ async def octo(events: list[RequestEvent]) -> AsyncIterator[OctopusClient]:
         "key-esim", SECRET, base_url=API, retry=FAST_RETRY, poll=FAST_POLL, hooks=[events.append]
     ) as client:
         yield client
-
-
-def steps(events: list[RequestEvent]) -> list[str]:
-    """Each API attempt in order: "GET /api/v1/esim/orders/9302481 200", auth left out."""
-    ended = []
-    for event in events:
-        if event.path.startswith("/auth/"):
-            continue
-        if isinstance(event, ResponseReceived):
-            ended.append(f"{event.method} {event.path} {event.status}")
-        elif isinstance(event, RequestFailed):
-            ended.append(f"{event.method} {event.path} {event.error}")
-    return ended
-
-
-def calls(wire: CompatAioresponses, method: str, url: str) -> list[Any]:
-    return wire.requests.get((method, URL(url)), [])
-
-
-def bodies(wire: CompatAioresponses, method: str, url: str) -> list[bytes]:
-    return [call.kwargs["data"] for call in calls(wire, method, url)]
 
 
 def query_sent(wire: CompatAioresponses, path: str) -> dict[str, str]:

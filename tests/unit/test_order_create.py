@@ -25,7 +25,8 @@ from urllib.parse import parse_qs
 import aiohttp
 import pytest
 from aioresponses import CallbackResult
-from support import API, FAST_RETRY, CompatAioresponses, _CompatResponse
+from support import API, FAST_RETRY, CompatAioresponses, reply
+from support import steps as all_steps
 from yarl import URL
 
 from octopus_async import (
@@ -38,8 +39,6 @@ from octopus_async import (
     OctopusClient,
     PermissionDeniedError,
     RequestEvent,
-    RequestFailed,
-    ResponseReceived,
     RetryPolicy,
     ServerError,
     ValidationError,
@@ -93,10 +92,6 @@ def error_body(code: str, message: str, name: str = "BadRequestError") -> dict[s
 
 DUPLICATE = error_body("BAD_REQUEST", "Duplicate client_reference")
 UNAVAILABLE = error_body("SERVICE_UNAVAILABLE", "Try again", "ServiceUnavailableError")
-
-
-def reply(status: int, payload: Any) -> CallbackResult:
-    return CallbackResult(status=status, payload=payload, response_class=_CompatResponse)
 
 
 def answer_create(wire: CompatAioresponses, **changes: Any) -> None:
@@ -157,15 +152,7 @@ def reference_sent(wire: CompatAioresponses) -> str:
 
 def steps(events: list[RequestEvent]) -> list[str]:
     """Each API attempt in order with how it ended: "POST 503", "GET 200", "POST TimeoutError"."""
-    ended = []
-    for event in events:
-        if event.path.startswith("/auth/"):
-            continue
-        if isinstance(event, ResponseReceived):
-            ended.append(f"{event.method} {event.status}")
-        elif isinstance(event, RequestFailed):
-            ended.append(f"{event.method} {event.error}")
-    return ended
+    return all_steps(events, paths=False)
 
 
 @pytest.fixture

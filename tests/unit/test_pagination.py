@@ -3,32 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from multidict import CIMultiDict, CIMultiDictProxy
 from support import API
+from support import api_response as response
 
 from octopus_async import APIResponseValidationError, AsyncPaginator, InvalidRequestError, Page
 from octopus_async._transport.http import APIResponse
 from octopus_async.pagination import PageSpec
-
-
-def response(items: list[Any], headers: Mapping[str, str] | None = None) -> APIResponse:
-    body = json.dumps(items).encode()
-    return APIResponse(
-        method="GET",
-        path="/api/v1/things",
-        status=200,
-        headers=CIMultiDictProxy(CIMultiDict(headers or {})),
-        request_id="req-1",
-        body=body,
-        data=items,
-        elapsed=0.01,
-        attempts=1,
-    )
 
 
 def page(count: int, requested: int = 10, **headers: str) -> Page[int]:

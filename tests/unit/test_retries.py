@@ -22,7 +22,7 @@ import aiohttp
 import jwt
 import pytest
 from aioresponses import CallbackResult
-from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses, _CompatResponse
+from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses, calls, reply
 from yarl import URL
 
 from octopus_async import (
@@ -60,11 +60,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "docs_examples"
 KSUID = re.compile(r"[0-9A-Za-z]{27}")
 # PyJWT warns (an error here) about HMAC keys shorter than 32 bytes.
 JWT_KEY = "k" * 32
-
-
-def calls(mocked: CompatAioresponses, method: str, url: str) -> list[Any]:
-    """The requests aioresponses saw for one method and URL, in order."""
-    return mocked.requests.get((method, URL(url)), [])
 
 
 def sent_header(call: Any, name: str) -> str | None:
@@ -756,11 +751,7 @@ async def test_a_refresh_lost_to_another_client_adopts_the_tokens_it_saved(
     async def rotated_elsewhere(url: URL, **kwargs: Any) -> CallbackResult:
         # Another client sharing the store used refresh-1 a moment earlier and saved.
         await store.save(rival)
-        return CallbackResult(
-            status=401,
-            payload=error_body("UnauthorizedError", "UNAUTHORIZED", "x"),
-            response_class=_CompatResponse,
-        )
+        return reply(401, error_body("UnauthorizedError", "UNAUTHORIZED", "x"))
 
     bare_wire.post(LOGIN, payload=token_body("access-1", "refresh-1"))
     bare_wire.post(REFRESH, callback=rotated_elsewhere)
@@ -816,7 +807,7 @@ async def test_clients_given_one_token_renew_it_at_spread_out_moments(bare_wire,
     logs: list[list[RequestEvent]] = [[] for _ in range(10)]
     clients = [make_wire_client(hooks=[log.append]) for log in logs]
     for client in clients:
-        client._transport.tokens._clock = clock
+        fake_clock(client, clock)
         await client.wallets.list()
 
     renewed_at: dict[int, float] = {}
@@ -873,8 +864,9 @@ def script_tokens(mocked: CompatAioresponses, clock: FakeClock, login: dict[str,
     mocked.get(WALLETS, payload=[], repeat=True)
 
 
-def fake_clock(client: OctopusClient) -> FakeClock:
-    clock = FakeClock()
+def fake_clock(client: OctopusClient, clock: FakeClock | None = None) -> FakeClock:
+    """Put `client`'s token timing on `clock` (a new one unless given)."""
+    clock = clock or FakeClock()
     client._transport.tokens._clock = clock
     return clock
 

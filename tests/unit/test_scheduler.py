@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
-from multidict import CIMultiDict, CIMultiDictProxy
+from support import api_response
 
 from octopus_async import (
     APIResponseValidationError,
@@ -21,7 +21,6 @@ from octopus_async import (
     PollPolicy,
     RateLimitError,
 )
-from octopus_async._transport.http import APIResponse
 from octopus_async.pagination import Page
 from octopus_async.waiting.policy import VerticalPolicy
 from octopus_async.waiting.scheduler import PollScheduler
@@ -72,7 +71,7 @@ class Vertical:
     async def _sweep_page(self, number: int) -> Page[dict[str, Any]]:
         self.calls.append(("page", number))
         rows = tuple(attrs.asdict(o) for o in sorted(self.server.values(), key=lambda o: -o.id))
-        return Page(rows, number, 500, _response())
+        return Page(rows, number, 500, api_response([]))
 
     def _read_row(self, page: Page[dict[str, Any]], index: int) -> Order:
         return Order(**page.items[index])
@@ -82,20 +81,6 @@ class Vertical:
 
     def requests(self, kind: str) -> list[object]:
         return [target for made, target in self.calls if made == kind]
-
-
-def _response() -> APIResponse:
-    return APIResponse(
-        method="GET",
-        path="/things",
-        status=200,
-        headers=CIMultiDictProxy(CIMultiDict()),
-        request_id="req-1",
-        body=b"[]",
-        data=[],
-        elapsed=0.001,
-        attempts=1,
-    )
 
 
 @pytest.fixture

@@ -19,16 +19,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import API, FAST_RETRY, CompatAioresponses
-from yarl import URL
+from support import API, FAST_RETRY, CompatAioresponses, bodies, steps
 
 from octopus_async import (
     InvalidRequestError,
     OctopusClient,
     OrderFailedError,
     RequestEvent,
-    RequestFailed,
-    ResponseReceived,
     ValidationError,
 )
 from octopus_async.models import (
@@ -85,23 +82,6 @@ async def octo(events: list[RequestEvent]) -> AsyncIterator[OctopusClient]:
         "key-topups", SECRET, base_url=API, retry=FAST_RETRY, hooks=[events.append]
     ) as client:
         yield client
-
-
-def steps(events: list[RequestEvent]) -> list[str]:
-    """Each API attempt in order: "GET /api/v1/topups/products/4218 200", auth left out."""
-    ended = []
-    for event in events:
-        if event.path.startswith("/auth/"):
-            continue
-        if isinstance(event, ResponseReceived):
-            ended.append(f"{event.method} {event.path} {event.status}")
-        elif isinstance(event, RequestFailed):
-            ended.append(f"{event.method} {event.path} {event.error}")
-    return ended
-
-
-def bodies(wire: CompatAioresponses, method: str, url: str) -> list[bytes]:
-    return [call.kwargs["data"] for call in wire.requests.get((method, URL(url)), [])]
 
 
 def query_sent(wire: CompatAioresponses, path: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from octopus_async.sandbox import Fault, Sandbox
 
 async def main() -> None:
     async with Sandbox() as sandbox, OctopusClient(**sandbox.client_settings()) as client:
-        quote = await client.vouchers.products.charges(123, Decimal("50.00"), 3, wallet_id=2)
+        quote = await client.vouchers.charges(123, Decimal("50.00"), 3, wallet_id=2)
         print(
             f"3 x 50.00 USD paid from the EUR wallet: {quote.total_payable} EUR "
             f"at {quote.charges_details.forex_rate}"
@@ -32,7 +32,9 @@ async def main() -> None:
             print(f"  expires {voucher.expires_at:%Y-%m-%d}: {voucher!r}")
 
         try:
-            await client.vouchers.orders.create(123, Decimal("50.00"), 3, "gift-2026-0001")
+            await client.vouchers.orders.create(
+                123, Decimal("50.00"), 3, client_reference="gift-2026-0001"
+            )
         except DuplicateClientReferenceError as error:
             print(f"reference in use already: {error}; existing order {error.order.id}")
 

@@ -22,13 +22,15 @@ async def main() -> None:
     ):
         # In a request handler: create and wait, with a deadline of our own.
         order = await client.topups.orders.create_and_wait(
-            4218, Decimal("4.99"), {"player_id": "5123456789"}, timeout=5
+            4218, Decimal("4.99"), input_data={"player_id": "5123456789"}, timeout=5
         )
         print(f"order {order.id}: {order.status} ({order.status_text})")
 
         # A customer typo: the order fails, the wallet is refunded, the reason is shown.
         try:
-            await client.topups.orders.create_and_wait(4218, "4.99", {"player_id": "0000000000"})
+            await client.topups.orders.create_and_wait(
+                4218, "4.99", input_data={"player_id": "0000000000"}
+            )
         except OrderFailedError as error:
             print(
                 f"failed, fixable by the customer={error.is_user_fixable}: {error.failure_reason}"
@@ -36,7 +38,7 @@ async def main() -> None:
 
         # A batch: submit returns at once; all waiters share one scheduler.
         waiters = [
-            client.topups.orders.submit(4218, "0.99", {"player_id": "5123456789"})
+            client.topups.orders.submit(4218, "0.99", input_data={"player_id": "5123456789"})
             for _ in range(50)
         ]
         orders = await asyncio.gather(*waiters)
@@ -46,7 +48,7 @@ async def main() -> None:
         # A deadline that is too short: keep the token, resume later (or in another process).
         try:
             await client.topups.orders.create_and_wait(
-                4218, "9.99", {"player_id": "5123456789"}, timeout=0.05
+                4218, "9.99", input_data={"player_id": "5123456789"}, timeout=0.05
             )
         except OrderWaitTimeout as timeout:
             print(f"still {timeout.order.status} at the deadline; token {timeout.resume_token}")

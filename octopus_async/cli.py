@@ -102,14 +102,14 @@ async def _reference_data(client: OctopusClient) -> None:
             [(c.id, c.alpha_2, c.alpha_3, c.name, c.dialing_prefix) for c in countries],
         )
     )
-    print("Categories:    " + ", ".join(c.name for c in categories))
-    print("Subcategories: " + ", ".join(s.name for s in subcategories) + "\n")
+    print("Categories:    " + ", ".join(str(c.name) for c in categories))
+    print("Subcategories: " + ", ".join(str(s.name) for s in subcategories) + "\n")
     await client.data.currencies()  # served from the cache: no request
 
 
 async def _vouchers(client: OctopusClient) -> None:
     steam = await client.vouchers.products.get(123)
-    quote = await client.vouchers.products.charges(steam.id, Decimal("50.00"), 2)
+    quote = await client.vouchers.charges(steam.id, Decimal("50.00"), 2)
     print(
         f"Quote for 2 x {steam.name} 50.00 {steam.currency_code}: {quote.total_payable} "
         f"{quote.destination_currency} ({quote.discount}% off {quote.non_discounted_total})"
@@ -136,7 +136,9 @@ async def _topups(client: OctopusClient) -> None:
     fields = ", ".join(f.name + ("" if f.required else " (optional)") for f in product.input_fields)
     print(f"{product.name} ({product.topup_type}) takes {fields}")
     started = time.monotonic()
-    waiter = client.topups.orders.submit(product.id, Decimal("4.99"), {"player_id": "5123456789"})
+    waiter = client.topups.orders.submit(
+        product.id, Decimal("4.99"), input_data={"player_id": "5123456789"}
+    )
     print(f"submitted {waiter.client_reference}; the waiter's view while it settles:")
     shown = None
     while not waiter.done():
@@ -157,6 +159,7 @@ async def _topups(client: OctopusClient) -> None:
 async def _esim(client: OctopusClient) -> None:
     japan = await client.esim.products.get(712)
     plan = japan.variants[0]
+    assert plan.amount is not None, "the sandbox prices every plan"
     print(f"{japan.name}: {plan.name} for {plan.amount} {plan.currency_code}")
     started = time.monotonic()
     order = await client.esim.orders.create_and_wait(japan.id, plan.amount)

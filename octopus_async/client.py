@@ -136,7 +136,7 @@ class OctopusClient:
         self.vouchers = Vouchers(requester, shared.scheduler)
         self.topups = Topups(requester, shared.scheduler, shared.input_fields)
         self.esim = Esim(requester, shared.scheduler, shared.activation_codes)
-        self.webhooks = Webhooks(shared.scheduler)
+        self.webhooks = Webhooks(shared.scheduler, transport.field_warnings)
 
     def with_options(
         self, *, timeout: float | Timeouts | None = None, max_retries: int | None = None

@@ -8,16 +8,21 @@ OctopusError
 ├── InvalidRequestError (also a ValueError)   bad input caught before sending; nothing sent
 ├── APIConnectionError ── APITimeoutError     no response (request may or may not have landed)
 ├── APIResponseValidationError                a 2xx answer the SDK could not read
-└── APIStatusError  (status, code, name, message, request_id, headers, body)
-    ├── BadRequestError (400) ── ValidationError (VALIDATION_FAILURE)
-    │                        ├── DuplicateClientReferenceError (carries the existing order)
-    │                        └── FeatureNotEnabledError (INVALID_FEATURE)
-    ├── AuthenticationError (401)   ├── PermissionDeniedError (403)   ├── NotFoundError (404)
-    ├── RateLimitError (429, retry_after)   └── ServerError (5xx)
+├── APIStatusError  (status, code, name, message, request_id, headers, body)
+│   ├── BadRequestError (400) ── ValidationError (VALIDATION_FAILURE)
+│   │                        ├── DuplicateClientReferenceError (carries the existing order)
+│   │                        └── FeatureNotEnabledError (INVALID_FEATURE)
+│   ├── AuthenticationError (401)   ├── PermissionDeniedError (403)   ├── NotFoundError (404)
+│   ├── RateLimitError (429, retry_after)   └── ServerError (5xx)
+├── OrderOutcomeUnknownError (client_reference)   a create that may have landed
 ├── OrderFailedError (order, failure_code, failure_reason, is_user_fixable)
 ├── OrderWaitTimeout (order, resume_token)
 └── WebhookVerificationError (reason)
 ```
+
+What an error from an order's `create` means: `OrderOutcomeUnknownError` says the order
+may exist (find it by its `client_reference`, or resume the wait); every other error says
+this call created nothing (`DuplicateClientReferenceError`: the reference was used before).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ __all__ = [
     "NotFoundError",
     "OctopusError",
     "OrderFailedError",
+    "OrderOutcomeUnknownError",
     "OrderWaitTimeout",
     "PermissionDeniedError",
     "RateLimitError",
@@ -49,10 +55,16 @@ __all__ = [
 ]
 
 
-def _restore(cls: type[OctopusError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+def _restore(
+    cls: type[OctopusError],
+    args: tuple[Any, ...],
+    state: dict[str, Any],
+    cause: BaseException | None = None,
+) -> Any:
     exc = cls.__new__(cls)
     exc.args = args
     exc.__dict__.update(state)
+    exc.__cause__ = cause
     return exc
 
 
@@ -73,8 +85,10 @@ class OctopusError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which default exception pickling
-        # cannot replay; rebuilding from the instance dict works for all of them.
-        return (_restore, (type(self), self.args, dict(self.__dict__)))
+        # cannot replay; rebuilding from the instance dict works for all of them. The
+        # cause goes along when it is one of ours (those are known to pickle).
+        cause = self.__cause__ if isinstance(self.__cause__, OctopusError) else None
+        return (_restore, (type(self), self.args, dict(self.__dict__), cause))
 
 
 class InvalidRequestError(OctopusError, ValueError):
@@ -92,15 +106,19 @@ class InvalidRequestError(OctopusError, ValueError):
 class APIConnectionError(OctopusError):
     """No HTTP response arrived: the connection failed, was reset, or timed out.
 
-    The request may or may not have reached the server.
+    `sent` is False when the connection failed before the request was written, so the
+    server cannot have acted on it; otherwise the request may or may not have landed.
     """
 
-    def __init__(self, message: str, *, method: str, path: str, request_id: str) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, request_id: str, sent: bool = True
+    ) -> None:
         super().__init__(f"{message} ({method} {path}, request_id={request_id})")
         self.message = message
         self.method = method
         self.path = path
         self.request_id = request_id
+        self.sent = sent
 
 
 class APITimeoutError(APIConnectionError):
@@ -168,12 +186,17 @@ class APIStatusError(_ResponseError):
         body: str,
     ) -> None:
         summary = message if message is not None else "no error body"
+        if len(summary) > _MAX_SUMMARY:
+            summary = summary[:_MAX_SUMMARY] + "..."
         label = f"HTTP {status} {code}" if code else f"HTTP {status}"
         super().__init__(f"{label}: {summary} (request_id={request_id})")
         self.code = code
         self.name = name
         self.message = message
         self._set_response(status, request_id, headers, body)
+
+
+_MAX_SUMMARY = 300  # of the server's message in the exception text; `message` keeps it all
 
 
 class BadRequestError(APIStatusError):
@@ -185,13 +208,11 @@ class ValidationError(BadRequestError):
 
 
 class DuplicateClientReferenceError(BadRequestError):
-    """400 "Duplicate client_reference": an order with this reference exists already.
+    """400 "Duplicate client_reference": an order with this reference existed before this call.
 
-    Raised when the reference was in use before this call: `order` is that existing order
-    (None when it could not be fetched). A duplicate caused by this call's own retry is
-    not an error: the create returns the order it made, marked `recovered`. When the
-    lookups (retried with backoff) never show the order after such a retry, this is
-    raised with `order` None: the order exists, find it later by its `client_reference`.
+    `order` is that existing order (None when it could not be fetched). A duplicate caused
+    by this call's own retry is not an error: the create returns the order it made, marked
+    `recovered` (or raises `OrderOutcomeUnknownError` if no lookup shows it).
     """
 
     order: Any = None
@@ -224,6 +245,32 @@ class RateLimitError(APIStatusError):
 
 class ServerError(APIStatusError):
     """5xx after the retries were spent."""
+
+
+class OrderOutcomeUnknownError(OctopusError):
+    """The create may have made the order, and the lookups could not tell.
+
+    The answer was lost or unreadable after the request may have reached the server, and
+    looking the order up by its `client_reference` failed or did not show it yet. Do not
+    create it again with another reference: find it later with
+    ``orders.find(client_reference)``, or wait for it with ``orders.submit`` /
+    ``client.resume``. The last error met is the cause (`__cause__`, also `last_error`).
+    """
+
+    def __init__(
+        self, message: str, *, client_reference: str, last_error: BaseException | None
+    ) -> None:
+        super().__init__(
+            f"order {client_reference} may have been created: {message}; look it up with "
+            "orders.find(client_reference) or wait for it by reference, do not order again "
+            "with a new reference"
+        )
+        self.client_reference = client_reference
+        self.last_error = last_error if isinstance(last_error, OctopusError) else None
+        self.__cause__ = last_error
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)  # the reference is in the message already
 
 
 class OrderFailedError(OctopusError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -11,9 +12,11 @@ from multidict import CIMultiDictProxy
 from ._transport.http import APIResponse
 from .errors import InvalidRequestError
 
-__all__ = ["AsyncPaginator", "Page", "PageSpec"]
+__all__ = ["AsyncPaginator", "Page", "PageSpec", "Walk"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("octopus_async.pagination")
 
 
 @attrs.frozen
@@ -45,19 +48,19 @@ class Page(Generic[T]):
 
     @property
     def page(self) -> int | None:
-        return _int_header(self.headers, "X-Page")
+        return _int_header(self.headers, "X-Page", minimum=1)
 
     @property
     def per_page(self) -> int | None:
-        return _int_header(self.headers, "X-Per-Page")
+        return _int_header(self.headers, "X-Per-Page", minimum=1)
 
     @property
     def total_count(self) -> int | None:
-        return _int_header(self.headers, "X-Total-Count")
+        return _int_header(self.headers, "X-Total-Count", minimum=0)
 
     @property
     def total_pages(self) -> int | None:
-        return _int_header(self.headers, "X-Total-Pages")
+        return _int_header(self.headers, "X-Total-Pages", minimum=0)
 
     @property
     def has_more(self) -> bool | None:
@@ -69,7 +72,8 @@ class Page(Generic[T]):
         """Whether another page should be fetched (D5).
 
         `X-Has-More` decides when present; else `X-Page` against `X-Total-Pages`; else a
-        short page ends the list. An empty page always ends it.
+        short page ends the list. An empty page always ends it. Headers with values out of
+        their range (a negative page size) are ignored.
         """
         if not self.items:
             return False
@@ -81,11 +85,45 @@ class Page(Generic[T]):
         return len(self.items) >= (self.per_page or self.requested_size)
 
 
-def _int_header(headers: CIMultiDictProxy[str], name: str) -> int | None:
-    try:
-        return int(headers.get(name, ""))
-    except ValueError:
+def _int_header(headers: CIMultiDictProxy[str], name: str, *, minimum: int) -> int | None:
+    text = headers.get(name, "").strip()
+    if not text.isdigit() or len(text) > 18:
         return None
+    value = int(text)
+    return value if value >= minimum else None
+
+
+class Walk(Generic[T]):
+    """The item ids seen in one walk of a list (D5).
+
+    An item seen before is dropped, so none is yielded twice; a page that brings no new
+    id ends the walk, with one WARNING, so that a server ignoring `page` (sending the same
+    page forever) cannot make it endless.
+    """
+
+    def __init__(self, key: Callable[[T], object]) -> None:
+        self._key = key
+        self._seen: set[object] = set()
+
+    def new(self, items: Sequence[T], path: str) -> list[T] | None:
+        """The items of a page of `path` not seen before in this walk; None when the walk
+        must end."""
+        fresh = []
+        for item in items:
+            key = self._key(item)
+            if key is None:
+                fresh.append(item)  # no id to tell it by: taken as it comes
+            elif key not in self._seen:
+                self._seen.add(key)
+                fresh.append(item)
+        if items and not fresh:
+            logger.warning(
+                "%s: a page brought no item not seen earlier in this walk (the server may "
+                "ignore the page number); the walk ends here",
+                path,
+            )
+            return None
+        return fresh
 
 
 FetchPage = Callable[[Mapping[str, Any]], Awaitable[APIResponse]]
@@ -135,12 +173,23 @@ class AsyncPaginator(Generic[T]):
                 yield item
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
-        """Every page in order, from `start_page` until the server says there are no more."""
+        """Every page in order, from `start_page` until the server says there are no more.
+
+        An item already seen in this walk is left out of later pages, and a page that
+        brings nothing new ends the walk (D5).
+        """
+        walk: Walk[T] = Walk(_item_id)
         number = self._start
         while True:
             page = await self._get(number)
+            fresh = walk.new(page.items, page.response.path)
+            if fresh is None:
+                return
+            has_next = page.has_next  # judged on the page as sent, repeats included
+            if len(fresh) < len(page.items):
+                page = attrs.evolve(page, items=tuple(fresh))
             yield page
-            if not page.has_next:
+            if not has_next:
                 return
             number += 1
 
@@ -156,3 +205,7 @@ class AsyncPaginator(Generic[T]):
         if self._transform is not None:
             items = tuple(map(self._transform, items))
         return Page(items, number, self._size, response)
+
+
+def _item_id(item: object) -> object:
+    return getattr(item, "id", None)

@@ -176,7 +176,11 @@ class TokenManager:
         return held
 
     def _hold(self, tokens: TokenSet, received_at: float) -> _Held:
-        expires = _timestamp(tokens.access_expires_at) or _jwt_expiry(tokens.access_token)
+        expires = _timestamp(tokens.access_expires_at)
+        if expires is None or expires <= received_at:
+            # Absent, or read from a form that lost the time of day (a date alone reads as
+            # midnight): the token itself says when it expires (D11).
+            expires = _jwt_expiry(tokens.access_token)
         if expires is None:
             expires = received_at + self._policy.default_lifetime
         # A token living shorter than twice the margin is renewed halfway through its life,

@@ -31,7 +31,7 @@ from ..errors import (
     ServerError,
     ValidationError,
 )
-from ..models._convert import ShapeError, structure
+from ..models._convert import FieldWarnings, ShapeError, read
 from .auth import TokenManager
 from .events import (
     Hook,
@@ -77,7 +77,8 @@ class APIResponse:
     """A successful HTTP response with its body decoded (envelope removed).
 
     `sensitive` marks a response that carries secrets (tokens, voucher codes, activation
-    codes): its body is withheld from errors.
+    codes): its body is withheld from errors. Values that cannot be read are reported to
+    `field_warnings` (one WARNING per model and field per client, D40).
     """
 
     method: str
@@ -90,18 +91,23 @@ class APIResponse:
     elapsed: float
     attempts: int
     sensitive: bool = False
+    field_warnings: FieldWarnings = attrs.field(factory=FieldWarnings, repr=False, eq=False)
 
     def parse(self, cls: type[T]) -> T:
-        """The body as `cls`; a value that does not fit raises `APIResponseValidationError`."""
+        """The body as `cls`, read tolerantly (D40); only a body whose identifying fields
+        cannot be read raises `APIResponseValidationError`."""
         return self.parse_part(self.data, cls, "")
 
     def parse_part(self, value: Any, cls: type[T], at: str) -> T:
         """`value`, a part of the body found at `at` (e.g. "[3]"), as `cls`."""
         try:
-            return structure(value, cls)
+            parsed, problems = read(value, cls)
         except ShapeError as exc:
             field = f"{at}.{exc.field}" if at and exc.field else at or exc.field
             raise self.invalid(exc.reason, field) from None
+        if problems:
+            self.field_warnings.report(problems)
+        return parsed
 
     def invalid(self, reason: str, field: str = "") -> APIResponseValidationError:
         """The error for a body that does not have the documented shape."""
@@ -136,6 +142,7 @@ class Transport:
         self._base = str(config.base_url).rstrip("/")
         self._limiter = RateLimiter(config.rate_limits)
         self._hooks = tuple(hooks)
+        self.field_warnings = FieldWarnings()
         self.tokens = TokenManager(
             self,
             api_key=config.api_key,
@@ -277,6 +284,7 @@ class Transport:
                     elapsed,
                     attempt,
                     sensitive,
+                    self.field_warnings,
                 )
                 if problem is not None:
                     raise response.invalid(problem)
@@ -285,7 +293,14 @@ class Transport:
                 replayed_after_401 = True
                 self.tokens.reject(token)
                 continue
-            error = _status_error(status, raw.headers, server_request_id, content)
+            error = _status_error(
+                status,
+                raw.headers,
+                server_request_id,
+                content,
+                withheld=sensitive,
+                secrets=(self._config.api_secret, token, *_secrets_in(json)),
+            )
             retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
             if status == 429 and retry_after is not None:
                 # Pause the class for every caller, whether or not this one retries, for
@@ -303,13 +318,13 @@ class Transport:
             self._announce_retry(method, path, request_id, attempt, delay, f"HTTP {status}")
             await asyncio.sleep(delay)
 
-    def _timeout(self, connect: float, read: float) -> aiohttp.ClientTimeout:
+    def _timeout(self, connect: float, read_timeout: float) -> aiohttp.ClientTimeout:
         # Connect and read only: time spent waiting for a free connection in the pool is
         # not a network timeout, and a busy client must not turn it into one.
-        timeout = self._timeouts.get((connect, read))
+        timeout = self._timeouts.get((connect, read_timeout))
         if timeout is None:
-            timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
-            self._timeouts[(connect, read)] = timeout
+            timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read_timeout)
+            self._timeouts[(connect, read_timeout)] = timeout
         return timeout
 
     def _announce_retry(
@@ -342,12 +357,21 @@ def _never_sent(exc: BaseException) -> bool:
 def _connection_error(
     exc: BaseException, method: str, path: str, request_id: str
 ) -> APIConnectionError:
+    sent = not _never_sent(exc)
     if isinstance(exc, asyncio.TimeoutError):
         return APITimeoutError(
-            "timed out waiting for the server", method=method, path=path, request_id=request_id
+            "timed out waiting for the server",
+            method=method,
+            path=path,
+            request_id=request_id,
+            sent=sent,
         )
     return APIConnectionError(
-        f"connection failed ({type(exc).__name__})", method=method, path=path, request_id=request_id
+        f"connection failed ({type(exc).__name__})",
+        method=method,
+        path=path,
+        request_id=request_id,
+        sent=sent,
     )
 
 
@@ -379,10 +403,39 @@ _CODE_ERRORS: Mapping[str, type[APIStatusError]] = {
 }
 
 
+def _secrets_in(body: Any) -> tuple[str, ...]:
+    """The secrets a request body carries (a login's password, a refresh token)."""
+    if not isinstance(body, Mapping):
+        return ()
+    return tuple(
+        value for key in ("password", "refresh_token") if isinstance(value := body.get(key), str)
+    )
+
+
+def _scrub(text: str | None, secrets: Sequence[str | None]) -> str | None:
+    """`text` with every secret the request carried masked (an error page may echo them)."""
+    if text is None:
+        return None
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _status_error(
-    status: int, headers: CIMultiDictProxy[str], request_id: str, content: bytes
+    status: int,
+    headers: CIMultiDictProxy[str],
+    request_id: str,
+    content: bytes,
+    *,
+    withheld: bool = False,
+    secrets: Sequence[str | None] = (),
 ) -> APIStatusError:
-    """The exception for a non-2xx response, chosen by status, then refined by code (D3)."""
+    """The exception for a non-2xx response, chosen by status, then refined by code (D3).
+
+    The body of an answer from an endpoint that carries secrets is `withheld`; every text
+    kept is scrubbed of the `secrets` the request carried.
+    """
     body = parse_error_body(content)
     cls = _STATUS_ERRORS.get(status)
     if cls is None:
@@ -394,12 +447,12 @@ def _status_error(
         cls = DuplicateClientReferenceError
     error = cls(
         status=status,
-        code=body.code,
-        name=body.name,
-        message=body.message,
+        code=_scrub(body.code, secrets),
+        name=_scrub(body.name, secrets),
+        message=_scrub(body.message, secrets),
         request_id=request_id,
         headers=headers,
-        body=content.decode("utf-8", "replace"),
+        body=_WITHHELD if withheld else _scrub(content.decode("utf-8", "replace"), secrets) or "",
     )
     if isinstance(error, RateLimitError):
         error.retry_after = parse_retry_after(headers.get("Retry-After"), body.message)

@@ -9,11 +9,14 @@ import secrets
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
+from ..models._convert import OutOfRangeNumber
+
 __all__ = [
+    "MAX_RETRY_AFTER",
     "ErrorBody",
     "decode_json",
     "encode_json",
@@ -63,34 +66,57 @@ def encode_query(params: Mapping[str, Any]) -> dict[str, str]:
     return query
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON number: {name}")
+def _fraction(text: str) -> Decimal | OutOfRangeNumber:
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # an exponent beyond what Decimal can hold
+        return OutOfRangeNumber(text)
 
 
-# One decoder for every response: json.loads would build a new one per call.
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+def _integer(text: str) -> int | OutOfRangeNumber:
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return OutOfRangeNumber(text)
+
+
+# One decoder for every response: json.loads would build a new one per call. Numbers that
+# no Python number holds exactly (and the non-standard NaN and Infinity) are kept as their
+# text, so one absurd value costs its field, not the whole answer.
+_DECODER = json.JSONDecoder(
+    parse_float=_fraction, parse_int=_integer, parse_constant=OutOfRangeNumber
+)
 
 
 def decode_json(body: bytes) -> Any:
-    """Parse a UTF-8 response body; JSON fractions become Decimal, never float (D6).
+    """Parse a UTF-8 body; JSON fractions become Decimal, never float (D6).
 
-    The non-standard literals NaN and Infinity, which Python's parser would turn into
-    floats, make the body invalid.
+    Raises `ValueError` for anything that is not JSON, including invalid UTF-8 and
+    nesting deeper than the parser can follow.
     """
-    return _DECODER.decode(body.decode("utf-8"))
+    try:
+        return _DECODER.decode(body.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
+_ENVELOPE_KEYS = frozenset({"data", "success", "message", "meta"})
 
 
 def unwrap_envelope(document: Any) -> tuple[Any, bool | None]:
-    """Strip a ``{"success": bool, "data": ...}`` wrapper (D2).
+    """Strip a ``{"success": bool, "data": ...}`` or ``{"data": ...}`` wrapper (D2).
 
-    Returns the payload and the envelope's `success` flag (None when there was no envelope).
+    An object is an envelope when it has `data` and a boolean `success`, or `data` and no
+    other keys but `success`, `message` and `meta`. Returns the payload and the envelope's
+    `success` flag (None when it had none).
     """
-    if (
-        isinstance(document, dict)
-        and isinstance(document.get("success"), bool)
-        and "data" in document
-    ):
-        return document["data"], document["success"]
+    if not (isinstance(document, dict) and "data" in document):
+        return document, None
+    success = document.get("success")
+    if isinstance(success, bool):
+        return document["data"], success
+    if document.keys() <= _ENVELOPE_KEYS:
+        return document["data"], None
     return document, None
 
 
@@ -106,7 +132,7 @@ _NO_ERROR_BODY = ErrorBody(None, None, None)
 def parse_error_body(body: bytes) -> ErrorBody:
     """Read ``{"error": {"name", "code", "message"}}``; any other body gives all None (D3)."""
     try:
-        document = json.loads(body)
+        document = decode_json(body)
     except ValueError:
         return _NO_ERROR_BODY
     error = document.get("error") if isinstance(document, dict) else None
@@ -121,6 +147,8 @@ def parse_error_body(body: bytes) -> ErrorBody:
 
 
 _RETRY_IN_MESSAGE = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE | re.ASCII)
+# No server means a wait of more than a day; a larger figure is garbage, read as a day.
+MAX_RETRY_AFTER = 86_400.0
 
 
 def parse_retry_after(
@@ -129,26 +157,28 @@ def parse_retry_after(
     """Seconds to wait, from `Retry-After` (seconds or HTTP date) or the 429 message (D20).
 
     Decimal seconds are accepted too: the local sandbox sends them when it runs time-scaled.
+    The result is finite, from 0 to `MAX_RETRY_AFTER`.
     """
+    seconds: float | None = None
     if header:
         header = header.strip()
         try:
-            seconds: float | None = float(header)
+            seconds = float(header)
         except ValueError:
             seconds = _seconds_until(header, time.time() if now is None else now)
-        if seconds is not None and math.isfinite(seconds):
-            return max(0.0, seconds)
-    if message:
-        match = _RETRY_IN_MESSAGE.search(message)
+    if (seconds is None or not math.isfinite(seconds)) and message:
+        match = _RETRY_IN_MESSAGE.search(message[:1000])
         if match:
-            return float(match.group(1))
-    return None
+            seconds = float(match.group(1))
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _seconds_until(http_date: str, now: float) -> float | None:
     try:
         when: datetime = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None

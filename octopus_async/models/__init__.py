@@ -33,9 +33,13 @@ from .vouchers import (
 )
 from .wallets import Transaction, TransactionStatus, TransactionType, Wallet, WalletType
 from .webhooks import (
+    EsimEvent,
+    EsimEventData,
     EventType,
     OrderEvent,
     OrderEventData,
+    TopupEvent,
+    TopupEventData,
     UnknownEvent,
     WalletEvent,
     WalletEventData,
@@ -51,6 +55,8 @@ __all__ = [
     "Country",
     "Currency",
     "Denomination",
+    "EsimEvent",
+    "EsimEventData",
     "EsimOrder",
     "EsimOrderStatus",
     "EsimProduct",
@@ -65,6 +71,8 @@ __all__ = [
     "OpenEnum",
     "Subcategory",
     "TokenSet",
+    "TopupEvent",
+    "TopupEventData",
     "TopupOrder",
     "TopupOrderStatus",
     "TopupProduct",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-__all__ = ["OpenEnum", "local_field", "raw_field", "secret_field"]
+__all__ = ["OpenEnum", "aliased_field", "local_field", "raw_field", "secret_field"]
+
+
+E = TypeVar("E", bound="OpenEnum")
 
 
 class OpenEnum(str):
@@ -22,6 +25,7 @@ class OpenEnum(str):
     __slots__ = ()
     _values: ClassVar[Mapping[str, str]] = {}
     _known: ClassVar[frozenset[str]] = frozenset()
+    _folded: ClassVar[Mapping[str, OpenEnum]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -29,6 +33,19 @@ class OpenEnum(str):
         for name in names:
             setattr(cls, name, cls(cls._values.get(name, name)))
         cls._known = frozenset(str(getattr(cls, name)) for name in names)
+        cls._folded = {str(getattr(cls, name)).casefold(): getattr(cls, name) for name in names}
+
+    @classmethod
+    def known(cls) -> frozenset[str]:
+        """The values the SDK was written for."""
+        return cls._known
+
+    @classmethod
+    def lookup(cls: type[E], text: str) -> E:
+        """The known value that `text` names in any letter case and spacing, else `text` as
+        it came."""
+        known = cls._folded.get(text.strip().casefold())
+        return known if known is not None else cls(text)  # type: ignore[return-value]
 
     @property
     def is_known(self) -> bool:
@@ -51,6 +68,15 @@ def local_field(default: Any) -> Any:
 
 def _hidden(value: object) -> str:
     return "None" if value is None else "'***'"
+
+
+def aliased_field(*aliases: str, required: bool = False) -> Any:
+    """An attribute that the JSON may also carry under one of `aliases` (another naming
+    of an undocumented shape); None by default, unless `required` (an identifying field)."""
+    metadata = {"aliases": aliases}
+    if required:
+        return attrs.field(metadata=metadata)
+    return attrs.field(default=None, metadata=metadata)
 
 
 def secret_field() -> Any:

@@ -1,30 +1,54 @@
-"""The one cattrs converter: exact money, aware UTC times, open enums, raw JSON kept."""
+"""Reading JSON into models, tolerantly (D40): the one cattrs converter.
+
+A model's attributes without a default identify it (an order's `id` and `status`, a list
+item's `id`, the tokens of a login); if one of them cannot be read, the answer is refused
+with `ShapeError`. Every other attribute is read leniently: a value of another type is
+coerced when its meaning is unambiguous (numbers sent as strings, a date without a time,
+other ISO 8601 forms, a number where text is expected kept as its exact text), and is
+otherwise left at its default (None) and reported as a `Problem`. In a list, an item whose
+identifying attributes cannot be read is left out and reported. `raw` keeps the JSON as
+received.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar, get_args, get_origin
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
-from cattrs.v import format_exception
 
 from ._base import OpenEnum
 
-__all__ = ["ShapeError", "converter", "evolve", "parse_datetime", "structure"]
+__all__ = [
+    "FieldWarnings",
+    "OutOfRangeNumber",
+    "Problem",
+    "ShapeError",
+    "converter",
+    "evolve",
+    "parse_datetime",
+    "read",
+    "read_bare_text_as",
+    "read_id",
+    "structure",
+]
 
 T = TypeVar("T")
 
-converter = cattrs.Converter()
+logger = logging.getLogger("octopus_async.models")
+
+converter = cattrs.Converter(detailed_validation=False)
 
 
 class ShapeError(ValueError):
-    """A JSON value did not fit its model; `field` is a dotted path, `reason` says why.
+    """An identifying value did not fit its model; `field` names it, `reason` says why.
 
     Neither names the offending value, which may be a secret (a voucher code, a PIN).
     """
@@ -35,140 +59,261 @@ class ShapeError(ValueError):
         self.reason = reason
 
 
-def structure(data: Any, cls: type[T]) -> T:
-    """Structure JSON into `cls`, raising `ShapeError` for the first value that does not fit."""
+class Problem(NamedTuple):
+    """A value that could not be read: `model.field` was expected to be `expected`.
+
+    `dropped` is True when what could not be read was left out of its list (an item
+    whose identifying field was the unreadable one, or an unreadable element); otherwise
+    the field was read as None.
+    """
+
+    model: str
+    field: str
+    expected: str
+    dropped: bool = False
+
+
+class FieldWarnings:
+    """Logs one WARNING per (model, field) that could not be read; one per client.
+
+    The message names the model, the field and what was expected, never the value.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+
+    def report(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            key = (problem.model, problem.field)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            outcome = "what could not be read was left out" if problem.dropped else "read as None"
+            logger.warning(
+                "%s.%s could not be read (expected %s); %s. The JSON as received is on "
+                "`.raw`. (Logged once per client.)",
+                problem.model,
+                problem.field,
+                problem.expected,
+                outcome,
+            )
+
+
+class OutOfRangeNumber(str):
+    """A JSON number that no Python number can hold exactly (1e999999999, NaN, ...).
+
+    The decoder keeps its text instead of failing the whole body; a model reads it as
+    text where text is expected and as unreadable everywhere else.
+    """
+
+    __slots__ = ()
+
+
+class _Unreadable(Exception):
+    """A value that cannot be read as `expected` (which never quotes the value)."""
+
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+class _Refused(_Unreadable):
+    """A model whose identifying field `field` could not be read."""
+
+    def __init__(self, model: str, field: str, expected: str) -> None:
+        super().__init__(expected)
+        self.model = model
+        self.field = field
+
+
+_problems: ContextVar[list[Problem] | None] = ContextVar("octopus_problems", default=None)
+
+
+def read(data: Any, cls: type[T]) -> tuple[T, list[Problem]]:
+    """Structure JSON into `cls`, with the problems met on the way.
+
+    Raises `ShapeError` when the value itself or an identifying field cannot be read.
+    """
+    problems: list[Problem] = []
+    token = _problems.set(problems)
     try:
-        return converter.structure(data, cls)
-    except cattrs.BaseValidationError as exc:
-        message = cattrs.transform_error(exc, path="$", format_exception=_describe)[0]
-        reason, _, path = message.rpartition(" @ ")
-        raise ShapeError(_dotted(path), reason) from None
-    except (ValueError, TypeError) as exc:
-        raise ShapeError("", str(exc) if isinstance(exc, _Reason) else "unexpected shape") from None
+        return converter.structure(data, cls), problems
+    except _Refused as refused:
+        raise ShapeError(refused.field, f"expected {refused.expected}") from None
+    except _Unreadable as unreadable:
+        raise ShapeError("", f"expected {unreadable.expected}") from None
+    finally:
+        _problems.reset(token)
 
 
-def _describe(exc: BaseException, type_: Any) -> str:
-    if isinstance(exc, _Reason):
-        return str(exc)
-    return format_exception(exc, type_)
+def structure(data: Any, cls: type[T]) -> T:
+    """`read` without the problems: only identifying fields can make it raise."""
+    return read(data, cls)[0]
 
 
-def _dotted(path: str) -> str:
-    return path.removeprefix("$").removeprefix(".")
+def _note(problem: Problem) -> None:
+    problems = _problems.get()
+    if problems is not None:
+        problems.append(problem)
 
 
-class _Reason(ValueError):
-    """A hook's explanation, safe to show (it never contains the value)."""
+# --- scalars ----------------------------------------------------------------------------------
+
+_INTEGER_TEXT = re.compile(r"[+-]?\d{1,30}", re.ASCII)
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,6})?", re.ASCII)
+# Money and measures beyond 10**40 (or below 10**-40) are not amounts but garbage, and
+# arithmetic on them would overflow the default decimal context in the caller's code.
+_MAX_EXPONENT = 40
 
 
-def _strict(kind: type[Any], label: str) -> Callable[[Any, Any], Any]:
-    def hook(value: Any, _: Any) -> Any:
-        if isinstance(value, bool) and kind is not bool:
-            raise _Reason(f"expected {label}")
-        if not isinstance(value, kind):
-            raise _Reason(f"expected {label}")
+def read_id(value: Any) -> int | None:
+    """`value` read as a model reads an integer id; None when it cannot be."""
+    try:
+        return _as_int(value)
+    except _Unreadable:
+        return None
+
+
+def _as_int(value: Any) -> int:
+    """`value` as an integer: an int, an integral number, or the text of one."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, Decimal):
+        if value.is_finite() and abs(value.adjusted()) <= 30 and value == value.to_integral():
+            return int(value)
+    elif isinstance(value, str) and not isinstance(value, OutOfRangeNumber):
+        text = value.strip()
+        if _INTEGER_TEXT.fullmatch(text):
+            return int(text)
+    raise _Unreadable("an integer")
 
-    return hook
+
+def _read_int(value: Any, _: Any) -> int:
+    return _as_int(value)
 
 
-# cattrs would call str(None) or int(4.5) and carry on; a wrong type must be an error.
-converter.register_structure_hook(str, _strict(str, "a string"))
-converter.register_structure_hook(int, _strict(int, "an integer"))
-converter.register_structure_hook(bool, _strict(bool, "a boolean"))
+def _read_str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return str(value) if isinstance(value, OutOfRangeNumber) else value
+    # A code or PIN sent as a JSON number: the decoder kept its digits, so its text is exact.
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    raise _Unreadable("a string")
 
 
-def _structure_decimal(value: Any, _: Any) -> Decimal:
+def _read_bool(value: Any, _: Any) -> bool:
     if isinstance(value, bool):
-        raise _Reason("expected a number")
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+    raise _Unreadable("a boolean")
+
+
+def _read_decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise _Unreadable("a number")
+    number: Decimal | None = None
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            raise _Reason("expected a decimal number") from None
     elif isinstance(value, float):
         number = Decimal(repr(value))
-    else:
-        raise _Reason("expected a number")
-    if not number.is_finite():
-        raise _Reason("expected a finite number")
+    elif isinstance(value, str) and not isinstance(value, OutOfRangeNumber):
+        text = value.strip()
+        if _NUMBER_TEXT.fullmatch(text):
+            number = Decimal(text)
+    if number is None or not number.is_finite() or abs(number.adjusted()) > _MAX_EXPONENT:
+        raise _Unreadable("a number")
     return number
 
 
-converter.register_structure_hook(Decimal, _structure_decimal)
+for _type, _hook in ((int, _read_int), (str, _read_str), (bool, _read_bool)):
+    converter.register_structure_hook(_type, _hook)
+converter.register_structure_hook(Decimal, _read_decimal)
 
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?",
+
+# --- times -------------------------------------------------------------------------------------
+
+_ISO8601 = re.compile(
+    r"(\d{4})-?(\d{2})-?(\d{2})"
+    r"(?:[Tt ](\d{2})(?::?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?)?)?"
+    r"\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?",
     re.ASCII,
+)
+# The common form, for the fast path (fromisoformat alone would take an offset of +05:99).
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}|\.\d{6})?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 )
 
 
 def parse_datetime(text: str) -> datetime:
-    """RFC 3339 to an aware UTC datetime (D7); a value without an offset is taken as UTC."""
+    """ISO 8601 text to an aware UTC datetime (D7, D40).
+
+    RFC 3339 is the common case; a date without a time is midnight, a time without an
+    offset is UTC, and basic forms (``20270401T000000Z``) and other separators are read
+    too. Raises `ValueError` for anything else, including instants that cannot be
+    represented in UTC.
+    """
     text = text.strip()
-    match = _RFC3339.fullmatch(text)
+    if _RFC3339.fullmatch(text):
+        try:
+            # Ten times faster than the general path; Python 3.10 refuses a "Z" and falls through.
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return _in_utc(moment)
+    match = _ISO8601.fullmatch(text)
     if match is None:
-        raise _Reason("expected an RFC 3339 timestamp")
-    if match.group(9) and (int(match.group(10)) > 23 or int(match.group(11)) > 59):
-        raise _Reason("expected a valid UTC offset")  # fromisoformat takes +05:99
-    try:
-        # The common case, ten times faster; Python 3.10 refuses a "Z" and takes the long way.
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return _build_datetime(match)
+        raise ValueError("not an ISO 8601 timestamp")
+    year, month, day, hour, minute, second = (int(g or 0) for g in match.group(1, 2, 3, 4, 5, 6))
+    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
+    zone = timezone.utc
+    if match.group(9):
+        hours, minutes = int(match.group(10)), int(match.group(11) or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError("not a valid UTC offset")
+        offset = timedelta(hours=hours, minutes=minutes)
+        zone = timezone(-offset if match.group(9) == "-" else offset)
+    return _in_utc(datetime(year, month, day, hour, minute, second, micro, tzinfo=zone))
+
+
+def _in_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)  # OverflowError at the edges of datetime
 
 
-def _build_datetime(match: re.Match[str]) -> datetime:
-    year, month, day, hour, minute, second = (int(g) for g in match.group(1, 2, 3, 4, 5, 6))
-    fraction, sign = match.group(7), match.group(9)
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
-    if sign:
-        offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
-        tz = timezone(-offset if sign == "-" else offset)
-    try:
-        moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
-    except ValueError:
-        raise _Reason("expected a valid date and time") from None
-    return moment.astimezone(timezone.utc)
+def _read_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except (ValueError, OverflowError):
+            pass
+    raise _Unreadable("an ISO 8601 timestamp")
 
 
-def _structure_datetime(value: Any, _: Any) -> datetime:
-    if not isinstance(value, str):
-        raise _Reason("expected an RFC 3339 timestamp")
-    return parse_datetime(value)
+converter.register_structure_hook(datetime, _read_datetime)
 
 
-converter.register_structure_hook(datetime, _structure_datetime)
-
-
-def _structure_open_enum(value: Any, cls: type[OpenEnum]) -> OpenEnum:
-    if not isinstance(value, str):
-        raise _Reason("expected a string")
-    return cls(value)
+def _read_open_enum(value: Any, cls: type[OpenEnum]) -> OpenEnum:
+    text = _read_str(value, str)
+    if not text.strip():
+        raise _Unreadable("a non-empty string")
+    return cls.lookup(text)
 
 
 # Dispatch on the class (not a predicate) so that it wins over the str hook for subclasses.
-converter.register_structure_hook(OpenEnum, _structure_open_enum)
+converter.register_structure_hook(OpenEnum, _read_open_enum)
 
 
-def _strict_tuple_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    inner = homogenous_tuple_structure_factory(cls, conv)
-
-    def hook(value: Any, type_: Any) -> Any:
-        if not isinstance(value, list):
-            raise _Reason("expected a JSON array")
-        return inner(value, type_)
-
-    return hook
+# --- collections --------------------------------------------------------------------------------
 
 
 def _is_homogeneous_tuple(cls: Any) -> bool:
@@ -176,29 +321,214 @@ def _is_homogeneous_tuple(cls: Any) -> bool:
     return get_origin(cls) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
-converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_tuple_factory)
+def _tuple_reader(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    item_type = get_args(cls)[0]
+    read_item = conv.get_structure_hook(item_type)
+    # A scalar item is named by the field holding the list (see `_lenient`).
+    item_name = item_type.__name__ if _is_model(item_type) else ""
 
-
-def _has_raw(cls: Any) -> bool:
-    return attrs.has(cls) and "raw" in attrs.fields_dict(cls)
-
-
-def _model_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    local = {a.name: override(omit=True) for a in attrs.fields(cls) if a.metadata.get("local")}
-    inner = make_dict_structure_fn(cls, conv, **local)  # type: ignore[arg-type]
-
-    def hook(value: Any, type_: Any) -> Any:
-        if not isinstance(value, Mapping):
-            raise _Reason("expected a JSON object")
-        model = inner(value, type_)
-        # Frozen models: `raw` is init=False, set once here (the attrs-documented way).
-        object.__setattr__(model, "raw", value)
-        return model
+    def hook(value: Any, _: Any) -> tuple[Any, ...]:
+        if item_name and isinstance(value, Mapping):
+            # One object where a list of them is expected is a list of one, if it reads
+            # as one; otherwise it is something else (a wrapper of another shape).
+            try:
+                return (read_item(value, item_type),)
+            except _Unreadable:
+                raise _Unreadable("a JSON array") from None
+        if not isinstance(value, list):
+            raise _Unreadable("a JSON array")
+        items = []
+        for item in value:
+            try:
+                items.append(read_item(item, item_type))
+            except _Refused as refused:
+                _note(Problem(refused.model, refused.field, refused.expected, dropped=True))
+            except _Unreadable as unreadable:
+                _note(Problem(item_name, "", unreadable.expected, dropped=True))
+        return tuple(items)
 
     return hook
 
 
-converter.register_structure_hook_factory(_has_raw, _model_factory)
+converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_reader)
+
+
+def _is_text_mapping(cls: Any) -> bool:
+    return get_origin(cls) in (Mapping, dict) and get_args(cls) == (str, str)
+
+
+def _read_text_mapping(value: Any, _: Any) -> dict[str, str]:
+    """An object of strings; values of another kind are left out (raw keeps them)."""
+    if not isinstance(value, Mapping):
+        raise _Unreadable("a JSON object of strings")
+    texts = {}
+    for key, item in value.items():
+        try:
+            texts[key] = _read_str(item, str)
+        except _Unreadable:
+            _note(Problem("", "", "strings as values", dropped=True))
+    return texts
+
+
+converter.register_structure_hook_func(_is_text_mapping, _read_text_mapping)
+
+
+def _is_json_object(cls: Any) -> bool:
+    return get_origin(cls) in (Mapping, dict) and get_args(cls) == (str, Any)
+
+
+def _read_json_object(value: Any, _: Any) -> dict[str, Any]:
+    """An object kept as it came (a payload the SDK does not model)."""
+    if not isinstance(value, Mapping):
+        raise _Unreadable("a JSON object")
+    return dict(value)
+
+
+converter.register_structure_hook_func(_is_json_object, _read_json_object)
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+def _model_reader(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    model = cls.__name__
+    overrides = {}
+    aliases: dict[str, tuple[str, ...]] = {}
+    attrs.resolve_types(cls)
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue
+        if field.metadata.get("local"):
+            overrides[field.name] = override(omit=True)
+            continue
+        if field.metadata.get("aliases"):
+            aliases[field.name] = field.metadata["aliases"]
+        # The type's own hook, told the type without None: the field's hook handles None.
+        type_ = _without_none(field.type)
+        base = _bound(conv.get_structure_hook(type_), type_)
+        if field.default is attrs.NOTHING:
+            overrides[field.name] = override(struct_hook=_identifying(base, model, field.name))
+        else:
+            overrides[field.name] = override(struct_hook=_lenient(base, model, field))
+    inner = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
+    required = [f.name for f in attrs.fields(cls) if f.init and f.default is attrs.NOTHING]
+    has_raw = "raw" in attrs.fields_dict(cls)
+
+    def hook(value: Any, type_: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise _Unreadable("a JSON object")
+        found = _with_aliases(value, aliases) if aliases else value
+        try:
+            instance = inner(found, type_)
+        except KeyError:
+            missing = next((name for name in required if name not in found), None)
+            if missing is None:
+                raise
+            raise _Refused(model, missing, "a value") from None
+        if has_raw:
+            # Frozen models: `raw` is init=False, set once here (the attrs-documented way).
+            object.__setattr__(instance, "raw", value)
+        return instance
+
+    return hook
+
+
+def _bound(hook: Callable[[Any, Any], Any], type_: Any) -> Callable[[Any], Any]:
+    return lambda value: hook(value, type_)
+
+
+def _without_none(type_: Any) -> Any:
+    """`X` for `X | None`: the field's hook sees None before the type's hook would."""
+    rest = [arg for arg in get_args(type_) if arg is not type(None)]
+    return rest[0] if len(rest) == 1 and type(None) in get_args(type_) else type_
+
+
+def _with_aliases(value: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]) -> Any:
+    """`value` with each field found under one of its other names moved to its own."""
+    renamed = None
+    for name, others in aliases.items():
+        if name in value:
+            continue
+        for other in others:
+            if other in value:
+                renamed = dict(value) if renamed is None else renamed
+                renamed[name] = value[other]
+                break
+    return value if renamed is None else renamed
+
+
+def _identifying(base: Callable[[Any], Any], model: str, name: str) -> Callable[[Any, Any], Any]:
+    def hook(value: Any, _: Any) -> Any:
+        if value is None:
+            raise _Refused(model, name, "a value")
+        try:
+            return base(value)
+        except _Refused:
+            raise
+        except _Unreadable as unreadable:
+            raise _Refused(model, name, unreadable.expected) from None
+
+    return hook
+
+
+def _lenient(
+    base: Callable[[Any], Any], model: str, field: attrs.Attribute[Any]
+) -> Callable[[Any, Any], Any]:
+    default: Any = field.default
+    make_default = default.factory if isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
+    name = field.name
+
+    def fallback() -> Any:
+        return make_default() if make_default is not None else default
+
+    def hook(value: Any, _: Any) -> Any:
+        if value is None:
+            return fallback()
+        problems = _problems.get()
+        seen = len(problems) if problems is not None else 0
+        try:
+            read_value = base(value)
+        except _Refused as refused:
+            _note(Problem(refused.model, refused.field, refused.expected))
+        except _Unreadable as unreadable:
+            _note(Problem(model, name, unreadable.expected))
+        else:
+            if problems is not None and len(problems) > seen:
+                _name_scalar_items(problems, seen, model, name)
+            return read_value
+        return fallback()
+
+    return hook
+
+
+def _name_scalar_items(problems: list[Problem], start: int, model: str, field: str) -> None:
+    """Name the unreadable items of a list (or values of an object) by the field holding it."""
+    for index in range(start, len(problems)):
+        if not problems[index].model:
+            problems[index] = problems[index]._replace(model=model, field=field)
+
+
+def _is_model(cls: Any) -> bool:
+    return isinstance(cls, type) and attrs.has(cls)
+
+
+converter.register_structure_hook_factory(_is_model, _model_reader)
+
+
+def read_bare_text_as(cls: type[Any], field: str) -> None:
+    """Read a bare string (or number) where a `cls` object is expected as `cls(field=text)`.
+
+    For list items whose documented form is an object but whose meaning is one text: an
+    input field given by its name, a voucher given by its code.
+    """
+    read_object = converter.get_structure_hook(cls)
+
+    def hook(value: Any, type_: Any) -> Any:
+        if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool):
+            return cls(**{field: _read_str(value, str)})
+        return read_object(value, type_)
+
+    converter.register_structure_hook(cls, hook)
 
 
 def evolve(model: T, **changes: Any) -> T:

@@ -27,12 +27,12 @@ class EsimVariant:
     """One data plan. Send `amount` back unchanged to charges and orders: it selects the plan."""
 
     id: int
-    name: str
-    currency_code: str
-    amount: Decimal
-    data_amount_gb: Decimal
-    validity_days: int
-    client_discount: Decimal
+    name: str | None = None
+    currency_code: str | None = None
+    amount: Decimal | None = None
+    data_amount_gb: Decimal | None = None
+    validity_days: int | None = None
+    client_discount: Decimal | None = None
     esim_product_id: int | None = None
     description: str | None = None
     raw: Mapping[str, Any] = raw_field()
@@ -43,9 +43,9 @@ class EsimProduct:
     """A country or region; `products.get` inlines its `variants`."""
 
     id: int
-    name: str
-    country_code: str
-    currency_code: str
+    name: str | None = None
+    country_code: str | None = None
+    currency_code: str | None = None
     image_url: str | None = None
     variants: tuple[EsimVariant, ...] = ()
     raw: Mapping[str, Any] = raw_field()
@@ -99,7 +99,7 @@ class EsimOrder:
 
     id: int
     status: EsimOrderStatus
-    amount: Decimal
+    amount: Decimal | None = None
     currency: str | None = None
     client_reference: str | None = None
     status_text: str | None = None

@@ -17,12 +17,12 @@ class Country:
     """A country; `id` is what voucher product filters take as `country_id`."""
 
     id: int
-    name: str
-    official_name: str
-    alpha_2: str
-    alpha_3: str
-    numeric_code: str
-    dialing_prefix: str
+    name: str | None = None
+    official_name: str | None = None
+    alpha_2: str | None = None
+    alpha_3: str | None = None
+    numeric_code: str | None = None
+    dialing_prefix: str | None = None
     raw: Mapping[str, Any] = raw_field()
 
 
@@ -31,9 +31,9 @@ class Currency:
     """A currency; `currency` is the ISO 4217 code, `precision` its decimal places."""
 
     id: int
-    name: str
-    currency: str
-    precision: int
+    name: str | None = None
+    currency: str | None = None
+    precision: int | None = None
     raw: Mapping[str, Any] = raw_field()
 
 
@@ -42,7 +42,7 @@ class Category:
     """A voucher category; product filters take its `name`."""
 
     id: int
-    name: str
+    name: str | None = None
     raw: Mapping[str, Any] = raw_field()
 
 
@@ -51,5 +51,5 @@ class Subcategory:
     """A voucher subcategory (products carry its name as `sub_category`)."""
 
     id: int
-    name: str
+    name: str | None = None
     raw: Mapping[str, Any] = raw_field()

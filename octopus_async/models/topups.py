@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ._base import OpenEnum, local_field, raw_field
-from ._convert import converter
+from ._convert import read_bare_text_as
 
 __all__ = [
     "InputField",
@@ -47,17 +47,7 @@ class InputField:
     raw: Mapping[str, Any] = raw_field()
 
 
-_structure_input_field_object = converter.get_structure_hook(InputField)
-
-
-def _structure_input_field(value: Any, cls: type[InputField]) -> InputField:
-    if isinstance(value, str):
-        return InputField(name=value)
-    field: InputField = _structure_input_field_object(value, cls)
-    return field
-
-
-converter.register_structure_hook(InputField, _structure_input_field)
+read_bare_text_as(InputField, "name")
 
 
 @attrs.frozen
@@ -65,10 +55,10 @@ class TopupProduct:
     """A game, mobile operator or utility; `input_fields` come with `products.get`."""
 
     id: int
-    name: str
-    topup_type: TopupType
-    country_code: str
-    currency_code: str
+    name: str | None = None
+    topup_type: TopupType | None = None
+    country_code: str | None = None
+    currency_code: str | None = None
     image_url: str | None = None
     input_fields: tuple[InputField, ...] = ()
     raw: Mapping[str, Any] = raw_field()
@@ -77,7 +67,7 @@ class TopupProduct:
 @attrs.frozen
 class Region:
     code: str
-    name: str
+    name: str | None = None
     raw: Mapping[str, Any] = raw_field()
 
 
@@ -86,9 +76,9 @@ class TopupVariant:
     """A SKU of a product: fixed amounts, or any amount in `[min_amount, max_amount]`."""
 
     id: int
-    name: str
-    currency_code: str
-    category: str = ""
+    name: str | None = None
+    currency_code: str | None = None
+    category: str | None = None
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
     fixed_amounts: tuple[Decimal, ...] = ()
@@ -109,9 +99,9 @@ class OperatorMatch:
     """A product a mobile number may belong to; `identified` marks the primary match."""
 
     product_id: int
-    name: str
-    country_code: str
-    identified: bool
+    name: str | None = None
+    country_code: str | None = None
+    identified: bool | None = None
     raw: Mapping[str, Any] = raw_field()
 
 
@@ -138,7 +128,7 @@ class TopupOrder:
 
     id: int
     status: TopupOrderStatus
-    amount: Decimal
+    amount: Decimal | None = None
     currency: str | None = None
     product_id: int | None = None
     product_name: str | None = None

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ._base import OpenEnum, local_field, raw_field, secret_field
+from ._convert import read_bare_text_as
 
 __all__ = [
     "Availability",
@@ -49,10 +50,10 @@ class VoucherProduct:
     """A gift card product; its denominations are inline (there is no variants call)."""
 
     id: int
-    name: str
-    category: str
-    country_code: str
-    currency_code: str
+    name: str | None = None
+    category: str | None = None
+    country_code: str | None = None
+    currency_code: str | None = None
     available_denominations: tuple[Denomination, ...] = ()
     sub_category: str | None = None
     image_url: str | None = None
@@ -70,7 +71,7 @@ class VoucherProduct:
 class Availability:
     """Real-time stock for a denomination and quantity (never cached by the server)."""
 
-    is_available: bool
+    is_available: bool | None = None
     raw: Mapping[str, Any] = raw_field()
 
 
@@ -99,6 +100,10 @@ class Voucher:
     raw: Mapping[str, Any] = raw_field()
 
 
+# A voucher sent as a bare string is its code.
+read_bare_text_as(Voucher, "card_number")
+
+
 @attrs.frozen
 class VoucherOrder:
     """A voucher order as the server last reported it.
@@ -112,8 +117,8 @@ class VoucherOrder:
 
     id: int
     status: VoucherOrderStatus
-    amount: Decimal
-    discount: Decimal
+    amount: Decimal | None = None
+    discount: Decimal | None = None
     vouchers: tuple[Voucher, ...] = ()
     client_reference: str | None = None
     product_id: int | None = None

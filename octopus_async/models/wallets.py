@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._base import OpenEnum, raw_field
+from ._base import OpenEnum, aliased_field, raw_field
 
 __all__ = ["Transaction", "TransactionStatus", "TransactionType", "Wallet", "WalletType"]
 
@@ -26,15 +26,16 @@ class WalletType(OpenEnum):
 class Wallet:
     """One balance in one currency; every order debits a wallet.
 
-    The docs do not specify this object (OQ-30). The SDK reads `id`, `currency` (ISO 4217),
-    `balance` and, when present, `type`, `currency_id`, `created_at` and `updated_at`;
-    everything else stays in `raw`.
+    The docs do not specify this object (OQ-30). The SDK reads `id` (or `wallet_id`),
+    `currency` (or `currency_code`, ISO 4217), `balance` (or `available_balance`), `type`
+    (or `wallet_type`), `currency_id`, `created_at` and `updated_at`; all but the id may be
+    None, and everything else stays in `raw`.
     """
 
-    id: int
-    currency: str
-    balance: Decimal
-    type: WalletType = WalletType.PREPAID
+    id: int = aliased_field("wallet_id", required=True)
+    currency: str | None = aliased_field("currency_code")
+    balance: Decimal | None = aliased_field("available_balance")
+    type: WalletType | None = aliased_field("wallet_type")
     currency_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -64,13 +65,13 @@ class Transaction:
     """
 
     id: int
-    wallet_id: int
-    currency_id: int
-    amount: Decimal
-    transaction_type: TransactionType
-    status: TransactionStatus
-    remarks: str
-    created_at: datetime
+    wallet_id: int | None = None
+    currency_id: int | None = None
+    amount: Decimal | None = None
+    transaction_type: TransactionType | None = None
+    status: TransactionStatus | None = None
+    remarks: str | None = None
+    created_at: datetime | None = None
     source_currency: str | None = None
     destination_currency: str | None = None
     forex_rate: Decimal | None = None
@@ -78,12 +79,16 @@ class Transaction:
     raw: Mapping[str, Any] = raw_field()
 
     @property
-    def signed_amount(self) -> Decimal:
-        """`amount`, negative for a DEBIT."""
-        return -self.amount if self.transaction_type == TransactionType.DEBIT else self.amount
+    def signed_amount(self) -> Decimal | None:
+        """`amount`, negative for a DEBIT; None when the amount or direction is unknown."""
+        if self.amount is None:
+            return None
+        if self.transaction_type == TransactionType.DEBIT:
+            return -self.amount
+        return self.amount if self.transaction_type == TransactionType.CREDIT else None
 
     @property
     def order_id(self) -> int | None:
         """The order named in `remarks` ("... - Order #12345"), the only link to an order."""
-        match = _ORDER_IN_REMARKS.search(self.remarks)
+        match = _ORDER_IN_REMARKS.search(self.remarks or "")
         return int(match.group(1)) if match else None

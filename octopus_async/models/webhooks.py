@@ -1,4 +1,5 @@
-"""Webhook events: order and wallet events, and every other type kept as it came (D39)."""
+"""Webhook events: order events of each vertical, wallet events, and every other type kept as
+it came (D39). Every event carries its payload on `data`."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._base import OpenEnum, raw_field
+from ._base import OpenEnum, aliased_field, raw_field
+from .esim import ActivationStatus, EsimOrderStatus
+from .topups import TopupOrderStatus
 from .vouchers import VoucherOrderStatus
 
 __all__ = [
+    "EsimEvent",
+    "EsimEventData",
     "EventType",
     "OrderEvent",
     "OrderEventData",
+    "TopupEvent",
+    "TopupEventData",
     "UnknownEvent",
     "WalletEvent",
     "WalletEventData",
@@ -44,20 +51,63 @@ class EventType(OpenEnum):
 
 @attrs.frozen
 class OrderEventData:
-    """A voucher order's new state. No codes or PINs: fetch the order for those.
+    """A voucher order's new state (API.md 11.6). No codes or PINs: fetch the order for those.
 
-    `reference_code` is the order's `client_reference` (D35).
+    `reference_code` is the order's `client_reference` (D35), also read under that name.
     """
 
     id: int
     status: VoucherOrderStatus
-    reference_code: str | None = None
+    reference_code: str | None = aliased_field("client_reference")
     product_name: str | None = None
     denomination: Decimal | None = None
     quantity: int | None = None
     amount: Decimal | None = None
     delivered_quantity: int | None = None
     delivered_on: datetime | None = None
+    created_at: datetime | None = None
+    raw: Mapping[str, Any] = raw_field()
+
+    @property
+    def client_reference(self) -> str | None:
+        return self.reference_code
+
+
+@attrs.frozen
+class TopupEventData:
+    """A topup order's new state. `topup.*` events are not live yet (OQ-47): the fields are
+    the order's own, each None when absent; fetch the order for the rest."""
+
+    id: int
+    status: TopupOrderStatus
+    client_reference: str | None = aliased_field("reference_code")
+    product_name: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    status_text: str | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    is_user_fixable: bool | None = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    raw: Mapping[str, Any] = raw_field()
+
+
+@attrs.frozen
+class EsimEventData:
+    """An eSIM order's new state, fulfilment or install. `esim.*` events are not live yet
+    (OQ-61): the fields are the order's own, each None when absent. Never a code."""
+
+    id: int
+    status: EsimOrderStatus
+    client_reference: str | None = aliased_field("reference_code")
+    status_text: str | None = None
+    activation_status: ActivationStatus | None = None
+    is_installed: bool | None = None
+    installed_at: datetime | None = None
+    activated_at: datetime | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
     created_at: datetime | None = None
     raw: Mapping[str, Any] = raw_field()
 
@@ -78,13 +128,49 @@ class WalletEventData:
 
 @attrs.frozen
 class OrderEvent:
-    """`order.delivered`, `order.partially_delivered`, `order.failed`, `order.cancelled`."""
+    """`order.delivered`, `order.partially_delivered`, `order.failed`, `order.cancelled`:
+    a voucher order changed."""
 
     id: str
     type: EventType
-    created_at: datetime
-    order: OrderEventData
+    data: OrderEventData
+    created_at: datetime | None = None
     raw: Mapping[str, Any] = raw_field()
+
+    @property
+    def order(self) -> OrderEventData:
+        """`data`, by the name the payload has."""
+        return self.data
+
+
+@attrs.frozen
+class TopupEvent:
+    """`topup.*`: a topup order changed (not live on the service yet, D39)."""
+
+    id: str
+    type: EventType
+    data: TopupEventData
+    created_at: datetime | None = None
+    raw: Mapping[str, Any] = raw_field()
+
+    @property
+    def order(self) -> TopupEventData:
+        return self.data
+
+
+@attrs.frozen
+class EsimEvent:
+    """`esim.*`: an eSIM order changed (not live on the service yet, D39)."""
+
+    id: str
+    type: EventType
+    data: EsimEventData
+    created_at: datetime | None = None
+    raw: Mapping[str, Any] = raw_field()
+
+    @property
+    def order(self) -> EsimEventData:
+        return self.data
 
 
 @attrs.frozen
@@ -93,21 +179,34 @@ class WalletEvent:
 
     id: str
     type: EventType
-    created_at: datetime
-    wallet: WalletEventData
+    data: WalletEventData
+    created_at: datetime | None = None
     raw: Mapping[str, Any] = raw_field()
+
+    @property
+    def wallet(self) -> WalletEventData:
+        return self.data
 
 
 @attrs.frozen
 class UnknownEvent:
-    """An event type the SDK was not written for (`topup.*`, `esim.*`, ...): never dropped,
-    its payload kept in `data`."""
+    """An event of a type the SDK was not written for, or whose payload it could not read:
+    never dropped, its payload kept in `data` as it came."""
 
     id: str
     type: EventType
-    created_at: datetime
     data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    created_at: datetime | None = None
     raw: Mapping[str, Any] = raw_field()
 
 
-WebhookEvent = OrderEvent | WalletEvent | UnknownEvent
+OrderEvents = OrderEvent | TopupEvent | EsimEvent
+WebhookEvent = OrderEvent | TopupEvent | EsimEvent | WalletEvent | UnknownEvent
+
+# Which typed event a type prefix announces; any other type is an UnknownEvent.
+EVENT_CLASSES: Mapping[str, type[OrderEvents | WalletEvent]] = {
+    "order.": OrderEvent,
+    "topup.": TopupEvent,
+    "esim.": EsimEvent,
+    "wallet.": WalletEvent,
+}

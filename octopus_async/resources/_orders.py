@@ -3,7 +3,8 @@
 Creating an order is the one call that must neither duplicate nor lose anything (D23-D25):
 every create carries a `client_reference`, is re-sent only with the same body and
 reference, and a create whose answer was lost is settled by looking the reference up before
-anything is sent again.
+anything is sent again. Once an attempt may have reached the server, no error may say
+"refused": the create returns the order, or raises `OrderOutcomeUnknownError`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from ..errors import (
     APIConnectionError,
     APIResponseValidationError,
     DuplicateClientReferenceError,
+    InvalidRequestError,
     OctopusError,
+    OrderOutcomeUnknownError,
     ServerError,
 )
+from ..models._base import OpenEnum
 from ..models._convert import evolve
 from ..pagination import AsyncPaginator, Page, PageSpec
 from ._base import Requester, Resource, require_id
@@ -74,11 +78,12 @@ class Waiting(Protocol):
 
 @attrs.frozen
 class OrderEndpoint(Generic[OrderT]):
-    """Where a vertical's orders live and what they look like."""
+    """Where a vertical's orders live, what they look like, and their statuses."""
 
     vertical: str
     path: str
     order_type: type[OrderT]
+    status_type: type[OpenEnum]
     pages: PageSpec
     create_read_timeout: Callable[[Timeouts], float] | None = None
 
@@ -180,6 +185,19 @@ class Orders(Resource, Generic[OrderT]):
         )
         return None if found is None else self._received(found)
 
+    def _status(self, status: str | None) -> str | None:
+        """A status filter: one of the vertical's known statuses, in any letter case."""
+        if status is None:
+            return None
+        known = self._endpoint.status_type
+        value = known.lookup(status) if isinstance(status, str) else None
+        if value is None or not value.is_known:
+            raise InvalidRequestError(
+                f"status must be one of {', '.join(sorted(known.known()))}, got {status!r}",
+                param="status",
+            )
+        return value
+
     def _list(self, filters: Mapping[str, Any], page_size: int | None) -> AsyncPaginator[OrderT]:
         endpoint = self._endpoint
         return self._requester.paginate(
@@ -222,6 +240,13 @@ class Orders(Resource, Generic[OrderT]):
         except OctopusError as error:
             error.client_reference = reference
             raise
+        except Exception as defect:
+            # Met while the request may have been in flight: not a refusal.
+            raise OrderOutcomeUnknownError(
+                f"an unexpected {type(defect).__name__}",
+                client_reference=reference,
+                last_error=defect,
+            ) from defect
 
     async def _send_create(self, payload: Mapping[str, Any], reference: str) -> OrderT:
         endpoint = self._endpoint
@@ -230,7 +255,7 @@ class Orders(Resource, Generic[OrderT]):
             endpoint.create_read_timeout(options.timeouts) if endpoint.create_read_timeout else None
         )
         retries = 0
-        answer_lost = False
+        may_exist = False  # an attempt may have reached the server and created the order
         while True:
             try:
                 response = await self._requester.request(
@@ -241,62 +266,81 @@ class Orders(Resource, Generic[OrderT]):
                     sensitive=True,
                     idempotent=False,
                 )
-                return self._received(response.parse(endpoint.order_type))
-            except APIResponseValidationError:
-                # Created, but the answer is unreadable (truncated by a proxy, say): the
-                # lookup may read it whole. The error stands if it cannot.
-                try:
-                    existing = await self.find(reference)
-                    if existing is None:
-                        existing = await self._find_again(reference)
-                except OctopusError:
-                    existing = None
-                if existing is None:
-                    raise
-                return await self._recovered(existing, "an unreadable answer")
+                order = response.parse(endpoint.order_type)
+            except APIResponseValidationError as unreadable:
+                # A 2xx: created, but the answer is unreadable (truncated by a proxy, say).
+                return await self._recover(reference, unreadable, "an unreadable answer")
             except DuplicateClientReferenceError as duplicate:
-                try:
-                    existing = await self.find(reference)
-                    if answer_lost and existing is None:
-                        existing = await self._find_again(reference)
-                except OctopusError:
-                    if answer_lost:
-                        raise  # our own earlier attempt may have created it: still unknown
-                    logger.info("order %s: the lookup after a duplicate failed", reference)
-                    existing = None
-                if answer_lost and existing is not None:
-                    # An earlier attempt of this call created it; its answer was lost (D24).
-                    return await self._recovered(existing, "a duplicate answer to a re-sent create")
-                duplicate.order = existing
-                raise
+                if not may_exist:
+                    duplicate.order = await self._find_quietly(reference)
+                    raise
+                # An earlier attempt of this call created it; its answer was lost (D24).
+                return await self._recover(reference, duplicate, "a re-sent create's duplicate")
             except (APIConnectionError, ServerError) as failure:
+                if isinstance(failure, APIConnectionError) and not failure.sent:
+                    if may_exist:
+                        raise _unknown(
+                            reference, "a re-send could not connect", failure
+                        ) from failure
+                    raise  # never reached the server: nothing was created
                 # The server may have committed the order before failing to answer (D25).
-                answer_lost = True
-                existing = await self.find(reference)
+                may_exist = True
+                existing = await self._lookup(reference, failure)
                 if existing is not None:
                     return await self._recovered(
                         existing, f"a lost answer ({type(failure).__name__})"
                     )
                 if retries >= options.retry.max_retries:
-                    raise
+                    raise _unknown(reference, "its answer was lost", failure) from failure
                 delay = options.retry.backoff(retries)
                 retries += 1
                 logger.info(
-                    "order %s was not created; sending the create again in %.2f s",
+                    "order %s: no lookup shows it; sending the create again in %.2f s",
                     reference,
                     delay,
                 )
                 await asyncio.sleep(delay)
+                continue
+            except OctopusError as refusal:
+                if may_exist:
+                    # Refused now, but an earlier attempt may have landed (and, say, spent
+                    # the balance this one lacked).
+                    raise _unknown(reference, "a re-send was refused", refusal) from refusal
+                raise
+            return self._received(order)
 
-    async def _find_again(self, reference: str) -> OrderT | None:
-        """Look up, with backoff, an order known to exist that lookups do not show yet."""
+    async def _recover(self, reference: str, cause: OctopusError, after: str) -> OrderT:
+        """The order that `cause` shows exists, found by its reference with backoff (lists
+        may lag), or `OrderOutcomeUnknownError`."""
+        existing = await self._lookup(reference, cause)
         retry = self._requester.options.retry
         for attempt in range(retry.max_retries):
-            await asyncio.sleep(retry.backoff(attempt))
-            existing = await self.find(reference)
             if existing is not None:
-                return existing
-        return None
+                break
+            await asyncio.sleep(retry.backoff(attempt))
+            existing = await self._lookup(reference, cause)
+        if existing is None:
+            raise _unknown(reference, f"{after}, and lookups do not show it yet", cause)
+        return await self._recovered(existing, after)
+
+    async def _lookup(self, reference: str, cause: OctopusError) -> OrderT | None:
+        """`find`, for an order that may exist: a lookup that fails leaves it unknown."""
+        try:
+            return await self.find(reference)
+        except OctopusError as failure:
+            raise _unknown(
+                reference,
+                f"after {type(cause).__name__}, the lookup failed ({type(failure).__name__})",
+                failure,
+            ) from failure
+
+    async def _find_quietly(self, reference: str) -> OrderT | None:
+        """The order a first-attempt duplicate names, if a lookup can show it."""
+        try:
+            return await self.find(reference)
+        except OctopusError as failure:
+            logger.info("order %s: the lookup after a duplicate failed (%s)", reference, failure)
+            return None
 
     async def _recovered(self, order: OrderT, after: str) -> OrderT:
         logger.info(
@@ -321,6 +365,10 @@ class Orders(Resource, Generic[OrderT]):
         """True when `order` has settled but lacks what only its single GET carries
         (the codes a list may leave out); a sweep fetches such orders before resolving."""
         return False
+
+
+def _unknown(reference: str, what: str, cause: BaseException) -> OrderOutcomeUnknownError:
+    return OrderOutcomeUnknownError(what, client_reference=reference, last_error=cause)
 
 
 def _reference(client_reference: str | None) -> str:

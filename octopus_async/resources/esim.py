@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequestError
 from ..models._convert import evolve
 from ..models.charges import ChargesQuote
-from ..models.esim import EsimOrder, EsimProduct, EsimVariant
+from ..models.esim import EsimOrder, EsimOrderStatus, EsimProduct, EsimVariant
 from ..pagination import AsyncPaginator, PageSpec
 from ._base import Requester, Resource, require_amount, require_email, require_id
 from ._orders import OrderEndpoint, Orders, Waiting
@@ -25,11 +25,11 @@ _ORDERS = OrderEndpoint(
     "esim",
     "/api/v1/esim/orders",
     EsimOrder,
+    EsimOrderStatus,
     PageSpec(size_param="per_page", max_size=500),
     # The server may hold the create for 60 s before answering (D22).
     create_read_timeout=lambda timeouts: timeouts.esim_create_read,
 )
-_STATUSES = ("PENDING", "DELIVERED", "FAILED", "CANCELLED")
 
 
 class ActivationCodes:
@@ -111,15 +111,17 @@ class EsimOrders(Orders[EsimOrder]):
         self,
         product_id: int,
         amount: Decimal | int | str,
+        *,
         client_reference: str | None = None,
         wallet_id: int | None = None,
-        *,
         quantity: int = 1,
     ) -> EsimOrder:
         """Order one eSIM of the plan whose price is `amount`, exactly once.
 
         The answer can take up to 60 s (the read timeout is `Timeouts.esim_create_read`).
         A lost answer is settled by looking the reference up, never by sending again blind.
+        `OrderOutcomeUnknownError` means the order may exist; any other error means this
+        call created nothing.
         """
         return await self._create(_body(product_id, amount, wallet_id, quantity), client_reference)
 
@@ -127,9 +129,9 @@ class EsimOrders(Orders[EsimOrder]):
         self,
         product_id: int,
         amount: Decimal | int | str,
+        *,
         client_reference: str | None = None,
         wallet_id: int | None = None,
-        *,
         quantity: int = 1,
         timeout: float | None = None,
     ) -> OrderWaiter[EsimOrder]:
@@ -144,15 +146,20 @@ class EsimOrders(Orders[EsimOrder]):
         self,
         product_id: int,
         amount: Decimal | int | str,
+        *,
         client_reference: str | None = None,
         wallet_id: int | None = None,
-        *,
         quantity: int = 1,
         timeout: float | None = None,
     ) -> EsimOrder:
         """`create`, then wait: the delivered eSIM, or `OrderFailedError`/`OrderWaitTimeout`."""
         return await self.submit(
-            product_id, amount, client_reference, wallet_id, quantity=quantity, timeout=timeout
+            product_id,
+            amount,
+            client_reference=client_reference,
+            wallet_id=wallet_id,
+            quantity=quantity,
+            timeout=timeout,
         )
 
     def wait_installed(
@@ -174,16 +181,14 @@ class EsimOrders(Orders[EsimOrder]):
     def list(
         self,
         *,
-        status: Literal["PENDING", "DELIVERED", "FAILED", "CANCELLED"] | None = None,
+        status: str | None = None,
         client_reference: str | None = None,
         page_size: int | None = None,
     ) -> AsyncPaginator[EsimOrder]:
-        """Orders, newest first, as stored: lists never refresh install state."""
-        if status is not None and status not in _STATUSES:
-            raise InvalidRequestError(
-                f"status must be one of {', '.join(_STATUSES)}, got {status!r}", param="status"
-            )
-        return self._list({"status": status, "client_reference": client_reference}, page_size)
+        """Orders, newest first, as stored (lists never refresh install state); filtered by
+        status (an `EsimOrderStatus`) or reference."""
+        filters = {"status": self._status(status), "client_reference": client_reference}
+        return self._list(filters, page_size)
 
     async def set_notification_email(self, order_id: int, email: str) -> None:
         """Email a receipt to `email` when the order reaches a final state."""
@@ -199,7 +204,7 @@ class EsimOrders(Orders[EsimOrder]):
 
     def _incomplete(self, order: EsimOrder) -> bool:
         # Lists never carry the activation code; the single GET does until installation.
-        return order.status == "DELIVERED" and order.activation_code is None
+        return order.status == EsimOrderStatus.DELIVERED and order.activation_code is None
 
 
 def _body(
@@ -230,7 +235,7 @@ class Esim(Resource):
         self.orders = EsimOrders(requester, waiting, codes)
 
     async def charges(
-        self, product_id: int, amount: Decimal | int | str, wallet_id: int | None = None
+        self, product_id: int, amount: Decimal | int | str, *, wallet_id: int | None = None
     ) -> ChargesQuote:
         """What an eSIM of the plan priced `amount` would cost from the given wallet."""
         body: dict[str, object] = {

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidRequestError
 from ..models.charges import ChargesQuote
-from ..models.topups import InputField, OperatorMatch, TopupOrder, TopupProduct, TopupVariant
+from ..models.topups import (
+    InputField,
+    OperatorMatch,
+    TopupOrder,
+    TopupOrderStatus,
+    TopupProduct,
+    TopupVariant,
+)
 from ..pagination import AsyncPaginator, PageSpec
 from ._base import Requester, Resource, require_amount, require_email, require_id
 from ._orders import OrderEndpoint, Orders, Waiting
@@ -20,18 +27,17 @@ if TYPE_CHECKING:
 __all__ = ["TopupOrders", "TopupProducts", "TopupVariants", "Topups"]
 
 Category = Literal["Airtime", "Data", "Bundle"]
-TopupStatus = Literal["PENDING", "DELIVERED", "FAILED", "CANCELLED", "RECHARGED"]
 
 _PRODUCTS = PageSpec(size_param="per_page", max_size=500)
 _ORDERS = OrderEndpoint(
     "topups",
     "/api/v1/topups/orders",
     TopupOrder,
+    TopupOrderStatus,
     PageSpec(size_param="per_page", max_size=500),
 )
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _CATEGORIES = ("Airtime", "Data", "Bundle")
-_STATUSES = ("PENDING", "DELIVERED", "FAILED", "CANCELLED", "RECHARGED")
 
 
 def _category(value: str | None) -> str | None:
@@ -138,6 +144,7 @@ class TopupOrders(Orders[TopupOrder]):
         self,
         product_id: int,
         amount: Decimal | int | str,
+        *,
         input_data: Mapping[str, str] | None = None,
         client_reference: str | None = None,
         wallet_id: int | None = None,
@@ -147,7 +154,8 @@ class TopupOrders(Orders[TopupOrder]):
 
         `input_data` carries the product's input fields (`player_id`, `phone_number`);
         once the product was fetched with `products.get`, other keys are refused before
-        sending.
+        sending. `OrderOutcomeUnknownError` means the order may exist; any other error
+        means this call created nothing.
         """
         body = self._body(product_id, amount, input_data, wallet_id, category)
         return await self._create(body, client_reference)
@@ -156,11 +164,11 @@ class TopupOrders(Orders[TopupOrder]):
         self,
         product_id: int,
         amount: Decimal | int | str,
+        *,
         input_data: Mapping[str, str] | None = None,
         client_reference: str | None = None,
         wallet_id: int | None = None,
         category: Category | None = None,
-        *,
         timeout: float | None = None,
     ) -> OrderWaiter[TopupOrder]:
         """`create` in the background; returns at once a waiter for the settled order."""
@@ -171,34 +179,37 @@ class TopupOrders(Orders[TopupOrder]):
         self,
         product_id: int,
         amount: Decimal | int | str,
+        *,
         input_data: Mapping[str, str] | None = None,
         client_reference: str | None = None,
         wallet_id: int | None = None,
         category: Category | None = None,
-        *,
         timeout: float | None = None,
     ) -> TopupOrder:
         """`create`, then wait: the delivered order, or `OrderFailedError`/`OrderWaitTimeout`."""
         return await self.submit(
-            product_id, amount, input_data, client_reference, wallet_id, category, timeout=timeout
+            product_id,
+            amount,
+            input_data=input_data,
+            client_reference=client_reference,
+            wallet_id=wallet_id,
+            category=category,
+            timeout=timeout,
         )
 
     def list(
         self,
         *,
-        status: TopupStatus | None = None,
+        status: str | None = None,
         product_id: int | None = None,
         country: str | None = None,
         client_reference: str | None = None,
         page_size: int | None = None,
     ) -> AsyncPaginator[TopupOrder]:
-        """Orders, most recent first, filtered by status, product, country (alpha-3)."""
+        """Orders, most recent first, filtered by status (a `TopupOrderStatus`), product,
+        country (alpha-3) or reference."""
         if product_id is not None:
             require_id(product_id, "product_id")
-        if status is not None and status not in _STATUSES:
-            raise InvalidRequestError(
-                f"status must be one of {', '.join(_STATUSES)}, got {status!r}", param="status"
-            )
         if country is not None and not (
             isinstance(country, str) and re.fullmatch(r"[A-Z]{3}", country)
         ):
@@ -207,7 +218,7 @@ class TopupOrders(Orders[TopupOrder]):
                 param="country",
             )
         filters = {
-            "status": status,
+            "status": self._status(status),
             "product_id": product_id,
             "country": country,
             "client_reference": client_reference,
@@ -271,6 +282,7 @@ class Topups(Resource):
         self,
         product_id: int,
         amount: Decimal | int | str,
+        *,
         wallet_id: int | None = None,
         category: Category | None = None,
     ) -> ChargesQuote:

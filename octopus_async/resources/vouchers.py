@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidRequestError
 from ..models.charges import ChargesQuote
-from ..models.vouchers import Availability, VoucherOrder, VoucherProduct
+from ..models.vouchers import Availability, VoucherOrder, VoucherOrderStatus, VoucherProduct
 from ..pagination import AsyncPaginator, PageSpec
 from ._base import (
     Requester,
@@ -28,8 +28,13 @@ MAX_QUANTITY = 5_000
 _MAX_DENOMINATION = Decimal(1_000_000_000)
 _PRODUCTS = PageSpec(size_param="limit", max_size=500)
 _ORDERS = OrderEndpoint(
-    "vouchers", "/api/v1/orders", VoucherOrder, PageSpec(size_param="limit", max_size=500)
+    "vouchers",
+    "/api/v1/orders",
+    VoucherOrder,
+    VoucherOrderStatus,
+    PageSpec(size_param="limit", max_size=500),
 )
+_DELIVERED = (VoucherOrderStatus.DELIVERED, VoucherOrderStatus.PARTIALLY_DELIVERED)
 
 
 def _denomination(value: object) -> Decimal:
@@ -97,26 +102,6 @@ class VoucherProducts(Resource):
         )
         return response.parse(Availability)
 
-    async def charges(
-        self,
-        product_id: int,
-        denomination: Decimal | int | str,
-        quantity: int,
-        wallet_id: int | None = None,
-    ) -> ChargesQuote:
-        """What an order would cost; a `wallet_id` in another currency quotes the FX."""
-        require_id(product_id, "product_id")
-        body = {
-            "denomination": _denomination(denomination),
-            "quantity": require_count(quantity, "quantity", MAX_QUANTITY),
-        }
-        if wallet_id is not None:
-            body["wallet_id"] = require_id(wallet_id, "wallet_id")
-        response = await self._requester.request(
-            "POST", f"/api/v1/products/{product_id}/charges", json=body
-        )
-        return response.parse(ChargesQuote)
-
 
 class VoucherOrders(Orders[VoucherOrder]):
     """Voucher orders: 1-5 vouchers are delivered in the create's answer, more later."""
@@ -129,6 +114,7 @@ class VoucherOrders(Orders[VoucherOrder]):
         product_id: int,
         denomination: Decimal | int | str,
         quantity: int,
+        *,
         client_reference: str | None = None,
         wallet_id: int | None = None,
         email: str | None = None,
@@ -138,6 +124,8 @@ class VoucherOrders(Orders[VoucherOrder]):
         The wallet is debited at once; orders of more than 5 vouchers come back PENDING
         and are fulfilled in the background. Without a `client_reference` one is
         generated; either way it is on the returned order and on any error raised.
+        `OrderOutcomeUnknownError` means the order may exist; any other error means this
+        call created nothing.
         """
         body = _order_body(product_id, denomination, quantity, wallet_id, email)
         return await self._create(body, client_reference)
@@ -147,10 +135,10 @@ class VoucherOrders(Orders[VoucherOrder]):
         product_id: int,
         denomination: Decimal | int | str,
         quantity: int,
+        *,
         client_reference: str | None = None,
         wallet_id: int | None = None,
         email: str | None = None,
-        *,
         timeout: float | None = None,
         accept_partial: bool = False,
     ) -> OrderWaiter[VoucherOrder]:
@@ -167,10 +155,10 @@ class VoucherOrders(Orders[VoucherOrder]):
         product_id: int,
         denomination: Decimal | int | str,
         quantity: int,
+        *,
         client_reference: str | None = None,
         wallet_id: int | None = None,
         email: str | None = None,
-        *,
         timeout: float | None = None,
         accept_partial: bool = False,
     ) -> VoucherOrder:
@@ -179,21 +167,23 @@ class VoucherOrders(Orders[VoucherOrder]):
             product_id,
             denomination,
             quantity,
-            client_reference,
-            wallet_id,
-            email,
+            client_reference=client_reference,
+            wallet_id=wallet_id,
+            email=email,
             timeout=timeout,
             accept_partial=accept_partial,
         )
 
-    def list(self, *, page_size: int | None = None) -> AsyncPaginator[VoucherOrder]:
-        """Every voucher order, newest first."""
-        return self._list({}, page_size)
+    def list(
+        self, *, client_reference: str | None = None, page_size: int | None = None
+    ) -> AsyncPaginator[VoucherOrder]:
+        """Voucher orders, newest first; `client_reference` is the one filter the docs give."""
+        return self._list({"client_reference": client_reference}, page_size)
 
     def _incomplete(self, order: VoucherOrder) -> bool:
         # The docs promise codes from the order endpoint (API.md 8.7); a list row that
         # reports a delivery without them is completed by that GET.
-        delivered = order.status in ("DELIVERED", "PARTIALLY_DELIVERED")
+        delivered = order.status in _DELIVERED
         return delivered and not order.vouchers
 
 
@@ -216,9 +206,31 @@ def _order_body(
     return body
 
 
-class Vouchers:
-    """`client.vouchers`: `products` and `orders`."""
+class Vouchers(Resource):
+    """`client.vouchers`: `products`, `orders` and `charges`."""
 
     def __init__(self, requester: Requester, waiting: Waiting) -> None:
+        super().__init__(requester)
         self.products = VoucherProducts(requester)
         self.orders = VoucherOrders(requester, waiting)
+
+    async def charges(
+        self,
+        product_id: int,
+        denomination: Decimal | int | str,
+        quantity: int,
+        *,
+        wallet_id: int | None = None,
+    ) -> ChargesQuote:
+        """What an order would cost; a `wallet_id` in another currency quotes the FX."""
+        require_id(product_id, "product_id")
+        body = {
+            "denomination": _denomination(denomination),
+            "quantity": require_count(quantity, "quantity", MAX_QUANTITY),
+        }
+        if wallet_id is not None:
+            body["wallet_id"] = require_id(wallet_id, "wallet_id")
+        response = await self._requester.request(
+            "POST", f"/api/v1/products/{product_id}/charges", json=body
+        )
+        return response.parse(ChargesQuote)

@@ -8,10 +8,12 @@ from .config import SandboxConfig
 from .faults import Fault, FaultPlan, FaultRule
 from .ledger import Ledger
 from .server import Sandbox, build_app
+from .shapes import SHAPE_VARIANTS
 from .state import RequestRecord, SandboxState
 from .tokens import TokenAuthority
 
 __all__ = [
+    "SHAPE_VARIANTS",
     "Fault",
     "FaultPlan",
     "FaultRule",

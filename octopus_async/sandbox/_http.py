@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
-from .._transport.wire import encode_json
 from ..config import EndpointClass
+from ._json import decode_json, encode_json
 
 __all__ = [
     "ERROR_NAMES",
@@ -26,7 +26,9 @@ __all__ = [
     "paginated",
     "query_int",
     "read_json",
+    "response_document",
     "rfc3339",
+    "with_body",
 ]
 
 T = TypeVar("T")
@@ -103,10 +105,35 @@ def json_response(
     )
 
 
+def response_document(response: web.StreamResponse) -> Any:
+    """The JSON document of an answer, decoded afresh; None when it is empty or not JSON."""
+    body = response.body if isinstance(response, web.Response) else None
+    if not isinstance(body, bytes) or not body or response.content_type != "application/json":
+        return None
+    try:
+        return decode_json(body)
+    except ValueError:
+        return None
+
+
+def with_body(response: web.StreamResponse, body: bytes) -> web.Response:
+    """`response` with `body` as its JSON body: same status and headers."""
+    headers = CIMultiDict(response.headers)
+    headers.popall(hdrs.CONTENT_TYPE, None)
+    headers.popall(hdrs.CONTENT_LENGTH, None)
+    return web.Response(
+        status=response.status,
+        reason=response.reason,
+        body=body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 validation error."""
     try:
-        document = json.loads(await request.read() or b"{}", parse_float=Decimal)
+        document = decode_json(await request.read() or b"{}")
     except ValueError:
         raise ApiError.validation("Request body must be valid JSON") from None
     if not isinstance(document, dict):

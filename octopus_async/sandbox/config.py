@@ -9,6 +9,7 @@ from decimal import Decimal
 import attrs
 
 from ..config import RateLimits
+from .shapes import shape_variant_names
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_API_SECRET", "SandboxConfig"]
 
@@ -50,6 +51,10 @@ class SandboxConfig:
 
     `sandbox.requests` keeps the most recent `request_log_limit` requests, so that a
     sandbox left serving does not grow without bound.
+
+    `shape_variants` names ways in which `/api/v1` answers differ from the documented
+    shapes (see `shapes`; `SHAPE_VARIANTS` names them all); none by default.
+    `state.shape_variants` switches them while the sandbox serves.
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -62,6 +67,7 @@ class SandboxConfig:
     allowed_networks: tuple[str, ...] = ()
     features: frozenset[str] = frozenset({"vouchers"})
     pagination_headers: bool = True
+    shape_variants: frozenset[str] = attrs.field(default=frozenset(), converter=shape_variant_names)
     wallets: Mapping[str, Decimal] = attrs.field(
         factory=lambda: {
             "USD": Decimal("10000.00"),

@@ -1,23 +1,29 @@
-"""Fault injection: errors, dropped connections and delays, before or after the handler runs.
+"""Fault injection: errors, dropped connections, delays and rewritten answers.
 
 A fault "before" the handler means the request never took effect; "after" means it did
 (an order was committed, a token rotated) and only the response is lost or replaced,
-which is the case an SDK must survive without duplicating anything.
+which is the case an SDK must survive without duplicating anything. A reshape always lets
+the request take effect and rewrites the answer, so that an SDK meets bodies the docs do
+not promise.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import random
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import attrs
 
 from ._http import ERROR_NAMES, error_body
 
-__all__ = ["Fault", "FaultPlan", "FaultRule", "Phase"]
+__all__ = ["Fault", "FaultPlan", "FaultRule", "Phase", "Rewrite"]
 
 Phase = Literal["before", "after"]
+
+# The answer's JSON document (or None) -> a new document, or bytes or str sent verbatim.
+Rewrite = Callable[[Any], Any]
 
 _GATEWAY_PAGE = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -27,14 +33,16 @@ _GATEWAY_PAGE = (
 
 @attrs.frozen
 class Fault:
-    """What goes wrong: an error response, a dropped connection, or a delay (real seconds)."""
+    """What goes wrong: an error response, a dropped connection, a delay (real seconds), or
+    a rewritten answer."""
 
-    kind: Literal["error", "drop", "delay"]
+    kind: Literal["error", "drop", "delay", "reshape"]
     status: int = 503
     body: bytes = b""
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
+    rewrite: Rewrite | None = None
 
     @classmethod
     def error(
@@ -70,6 +78,19 @@ class Fault:
     def delay(cls, seconds: float) -> Fault:
         """Wait, then carry on normally."""
         return cls("delay", seconds=seconds)
+
+    @classmethod
+    def reshape(cls, rewrite: Rewrite) -> Fault:
+        """Let the handler answer, then send what `rewrite` makes of its answer.
+
+        `rewrite` gets the answer's JSON document, decoded afresh (fractions as Decimal),
+        or None when the answer is empty or not JSON. It returns a new document, sent as
+        JSON with the answer's status and headers, or bytes or str, sent verbatim as the
+        body (invalid JSON, invalid UTF-8, deep nesting, huge numbers). Whichever phase
+        the rule names, the request takes effect. Errors the handler raises are sent as
+        they are; shape variants are applied before the rewrite.
+        """
+        return cls("reshape", rewrite=rewrite)
 
 
 @attrs.define

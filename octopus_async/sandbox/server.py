@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from types import TracebackType
 from typing import TypedDict
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from .._transport.ids import new_request_id
-from ._http import ApiError, Route
+from ._http import ApiError, Route, response_document, with_body
+from ._json import encode_json
 from .api import auth, data, esim, topups, vouchers, wallets
 from .config import SandboxConfig
 from .faults import Fault, FaultPlan
@@ -30,7 +32,7 @@ _ROUTES = web.AppKey("octopus_sandbox_routes", dict)
 
 def build_app(state: SandboxState) -> web.Application:
     """The sandbox as an aiohttp application, serving `state`."""
-    app = web.Application(middlewares=[_observe, _inject_faults, _guard])
+    app = web.Application(middlewares=[_observe, _inject_faults, _present_shapes, _guard])
     app[STATE] = state
     table: dict[web.AbstractRoute, Route] = {}
     routes = [auth, data, wallets, vouchers, topups, esim]
@@ -49,7 +51,7 @@ def _route_of(request: web.Request) -> Route | None:
 async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Echo or mint the request id, turn every failure into a documented error body, log."""
     state = state_of(request)
-    request_id = request.headers.get("X-Request-Id") or new_request_id()
+    request_id = request.headers.get("X-Request-Id") or _new_request_id()
     received_at = state.clock()
     try:
         response = await handler(request)
@@ -76,23 +78,44 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
     return response
 
 
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_KSUID_EPOCH = 1_400_000_000
+
+
+def _new_request_id() -> str:
+    """A KSUID-like id: seconds since 2014-05-13 and 128 random bits, 27 base62 digits.
+
+    The time comes first, so ids sort by the second they were minted in.
+    """
+    number = (int(time.time()) - _KSUID_EPOCH) << 128 | int.from_bytes(os.urandom(16), "big")
+    digits = []
+    for _ in range(27):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
 @web.middleware
 async def _inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     plan = state_of(request).faults
     latency = plan.added_latency()
     if latency:
         await asyncio.sleep(latency)
-    fault = plan.pick(request.method, request.path, "before")
-    if fault is not None:
-        if fault.kind != "delay":
-            return _apply(request, fault)
-        await asyncio.sleep(fault.seconds)
+    before = plan.pick(request.method, request.path, "before")
+    if before is not None and before.kind in ("error", "drop"):
+        return _apply(request, before)
+    if before is not None and before.kind == "delay":
+        await asyncio.sleep(before.seconds)
     response = await handler(request)
-    fault = plan.pick(request.method, request.path, "after")
-    if fault is not None:
-        if fault.kind != "delay":
-            return _apply(request, fault)
-        await asyncio.sleep(fault.seconds)
+    after = plan.pick(request.method, request.path, "after")
+    if after is not None and after.kind in ("error", "drop"):
+        return _apply(request, after)
+    if after is not None and after.kind == "delay":
+        await asyncio.sleep(after.seconds)
+    # A reshape rewrites the answer of a request that took effect, whatever its phase.
+    for fault in (before, after):
+        if fault is not None and fault.kind == "reshape":
+            response = _reshaped(response, fault)
     return response
 
 
@@ -109,6 +132,33 @@ def _apply(request: web.Request, fault: Fault) -> web.Response:
         content_type=fault.content_type,
         headers=dict(fault.headers),
     )
+
+
+def _reshaped(response: web.StreamResponse, fault: Fault) -> web.Response:
+    """`response` as `fault.rewrite` makes it (Fault.reshape)."""
+    assert fault.rewrite is not None
+    rewritten = fault.rewrite(response_document(response))
+    if isinstance(rewritten, str):
+        rewritten = rewritten.encode()
+    elif not isinstance(rewritten, bytes):
+        rewritten = encode_json(rewritten)
+    return with_body(response, rewritten)
+
+
+@web.middleware
+async def _present_shapes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Write successful `/api/v1` answers in the shape variants in force (shapes.py)."""
+    response = await handler(request)
+    shapes = state_of(request).shapes
+    if not shapes.variants:  # the usual case, kept to one check: benchmarks run here
+        return response
+    route = _route_of(request)
+    if route is None or not route.path.startswith("/api/v1/") or not 200 <= response.status < 300:
+        return response
+    document = response_document(response)
+    if document is None:
+        return response
+    return with_body(response, encode_json(shapes.present(document, route.path, request.path)))
 
 
 @web.middleware

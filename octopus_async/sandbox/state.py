@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import attrs
 from aiohttp import web
@@ -17,6 +17,7 @@ from .esim import EsimDesk
 from .faults import FaultPlan
 from .ledger import Ledger, TransactionRecord, WalletRecord
 from .limits import ServerRateLimits
+from .shapes import ShapePresenter
 from .tokens import TokenAuthority
 from .topups import TopupDesk
 from .vouchers import VoucherDesk
@@ -61,6 +62,7 @@ class SandboxState:
         self.allowed_networks = [ipaddress.ip_network(n) for n in config.allowed_networks]
         self.features = set(config.features)
         self.pagination_headers = config.pagination_headers
+        self.shapes = ShapePresenter(config.shape_variants)
         self.fx_per_usd = dict(config.fx_per_usd)
         self.requests: list[RequestRecord] = []
         self._timers: set[asyncio.TimerHandle] = set()
@@ -69,6 +71,15 @@ class SandboxState:
         self.vouchers = VoucherDesk(self)
         self.topups = TopupDesk(self)
         self.esim = EsimDesk(self)
+
+    @property
+    def shape_variants(self) -> frozenset[str]:
+        """The shape variants in force (`shapes.SHAPE_VARIANTS`); set it to switch them."""
+        return self.shapes.variants
+
+    @shape_variants.setter
+    def shape_variants(self, names: Iterable[str]) -> None:
+        self.shapes.variants = names
 
     def schedule(self, simulated_delay: float, action: Callable[[], None]) -> None:
         """Run `action` after `simulated_delay` simulated seconds (until the sandbox stops)."""

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import attrs
 
-from .._transport.wire import encode_json
 from ._http import rfc3339
+from ._json import encode_json
 
 if TYPE_CHECKING:
     from .state import SandboxState

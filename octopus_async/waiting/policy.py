@@ -6,6 +6,10 @@ from typing import Any, Literal
 
 import attrs
 
+from ..models.esim import ActivationStatus, EsimOrderStatus
+from ..models.topups import TopupOrderStatus
+from ..models.vouchers import VoucherOrderStatus
+
 __all__ = ["ESIM", "ESIM_ACTIVATED", "ESIM_INSTALLED", "TOPUPS", "VOUCHERS", "VerticalPolicy"]
 
 
@@ -23,7 +27,7 @@ class VerticalPolicy:
 
     name: str
     succeeded: frozenset[str] = frozenset()
-    failed: frozenset[str] = frozenset({"FAILED", "CANCELLED"})
+    failed: frozenset[str] = frozenset()
     partial: frozenset[str] = frozenset()
     refresh_by_get: bool = False
     sweepable: bool = True
@@ -41,23 +45,31 @@ class VerticalPolicy:
         if self.goal == "installed":
             return True if order.installed else None
         if self.goal == "activated":
-            done = order.activated_at is not None or order.activation_status == "EXPIRED"
-            return True if done else None
+            expired = order.activation_status == ActivationStatus.EXPIRED
+            return True if order.activated_at is not None or expired else None
         if status in self.succeeded or (accept_partial and status in self.partial):
             return True
         return None
 
 
+_ESIM_FAILED = frozenset({EsimOrderStatus.FAILED, EsimOrderStatus.CANCELLED})
+
 VOUCHERS = VerticalPolicy(
     "vouchers",
-    succeeded=frozenset({"DELIVERED"}),
-    partial=frozenset({"PARTIALLY_DELIVERED"}),
+    succeeded=frozenset({VoucherOrderStatus.DELIVERED}),
+    failed=frozenset({VoucherOrderStatus.FAILED, VoucherOrderStatus.CANCELLED}),
+    partial=frozenset({VoucherOrderStatus.PARTIALLY_DELIVERED}),
 )
 TOPUPS = VerticalPolicy(
     "topups",
-    succeeded=frozenset({"DELIVERED", "RECHARGED"}),
+    succeeded=frozenset({TopupOrderStatus.DELIVERED, TopupOrderStatus.RECHARGED}),
+    failed=frozenset({TopupOrderStatus.FAILED, TopupOrderStatus.CANCELLED}),
     refresh_by_get=True,
 )
-ESIM = VerticalPolicy("esim", succeeded=frozenset({"DELIVERED"}))
-ESIM_INSTALLED = VerticalPolicy("esim.installed", sweepable=False, goal="installed")
-ESIM_ACTIVATED = VerticalPolicy("esim.activated", sweepable=False, goal="activated")
+ESIM = VerticalPolicy("esim", succeeded=frozenset({EsimOrderStatus.DELIVERED}), failed=_ESIM_FAILED)
+ESIM_INSTALLED = VerticalPolicy(
+    "esim.installed", failed=_ESIM_FAILED, sweepable=False, goal="installed"
+)
+ESIM_ACTIVATED = VerticalPolicy(
+    "esim.activated", failed=_ESIM_FAILED, sweepable=False, goal="activated"
+)

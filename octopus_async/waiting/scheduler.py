@@ -19,7 +19,7 @@ import itertools
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -29,14 +29,16 @@ from .._transport.ratelimit import TokenBucket
 from ..config import PollPolicy, Quota
 from ..errors import (
     APIConnectionError,
-    APIResponseValidationError,
     InvalidRequestError,
     OctopusError,
     OrderFailedError,
+    OrderOutcomeUnknownError,
     OrderWaitTimeout,
     RateLimitError,
     ServerError,
 )
+from ..models._convert import read_id
+from ..pagination import Walk
 from ..resources._orders import Orders
 from .policy import VerticalPolicy
 from .waiter import OrderWaiter, ResumeToken
@@ -295,13 +297,10 @@ class PollScheduler:
             order = await create
         except asyncio.CancelledError:
             raise
-        except APIResponseValidationError as error:
-            # A 2xx that neither the create nor its lookup could read: the order exists,
-            # so it is waited for by its reference; a poll that cannot read it either
-            # ends the wait with the error.
-            logger.warning(
-                "order %s: %s; waiting for it by reference", waiter.client_reference, error
-            )
+        except OrderOutcomeUnknownError as error:
+            # The order may exist: waiting for it by reference until the deadline is the
+            # answer the caller would otherwise have to build (D29).
+            logger.warning("%s; waiting for it by reference", error)
             if not waiter.done():
                 self._attach(waiter, check_now=False)
             return
@@ -672,6 +671,7 @@ class PollScheduler:
                 by_reference[watch.client_reference] = watch
         oldest = min(unseen, default=0)
         complete = False
+        walk: Walk[Mapping[str, Any]] = Walk(lambda row: read_id(row.get("id")))
         try:
             number = 1
             while unseen:
@@ -679,9 +679,11 @@ class PollScheduler:
                     await self._sweep_budget.take()
                 page = await vertical.orders._sweep_page(number)
                 self.stats.sweep_pages += 1
+                if walk.new(page.items, page.response.path) is None:
+                    break  # the server repeats itself: what is unseen gets a GET
                 for index, row in enumerate(page.items):
-                    row_id, reference = row.get("id"), row.get("client_reference")
-                    listed = unseen.get(row_id) if isinstance(row_id, int) else None
+                    row_id, reference = read_id(row.get("id")), row.get("client_reference")
+                    listed = unseen.get(row_id) if row_id is not None else None
                     if listed is None and isinstance(reference, str):
                         listed = by_reference.get(reference)
                     if listed is None or listed.dropped:
@@ -699,8 +701,8 @@ class PollScheduler:
                         self._queue(self._urgent, [listed])  # the list row is not enough
                     else:
                         self._observe(listed, order, refreshed=False)
-                last = page.items[-1].get("id") if page.items else None
-                if not page.has_next or (isinstance(last, int) and last < oldest):
+                last = read_id(page.items[-1].get("id")) if page.items else None
+                if not page.has_next or (last is not None and last < oldest):
                     break
                 number += 1
             complete = True

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from ..errors import InvalidRequestError
-from ..models._convert import ShapeError, parse_datetime
+from ..models._convert import parse_datetime
 
 if TYPE_CHECKING:
     from .scheduler import PollScheduler
@@ -21,6 +21,7 @@ __all__ = ["OrderWaiter", "ResumeToken"]
 OrderT = TypeVar("OrderT")
 
 _TOKEN_VERSION = 1
+_MAX_TOKEN_LENGTH = 4096  # a token is a few hundred characters; more is not one of ours
 
 
 @attrs.frozen
@@ -52,33 +53,43 @@ class ResumeToken:
     def decode(cls, text: str) -> ResumeToken:
         """Read a token made by `encode`; anything else raises `InvalidRequestError`."""
         try:
-            data = json.loads(text)
-            if data.get("v") != _TOKEN_VERSION:
-                raise ValueError("unknown version")
-            order_id = data["order_id"]
-            reference = data["client_reference"]
-            if order_id is not None and (
-                isinstance(order_id, bool) or not isinstance(order_id, int)
-            ):
-                raise ValueError("order_id")
-            if reference is not None and not isinstance(reference, str):
-                raise ValueError("client_reference")
-            if order_id is None and reference is None:
-                raise ValueError("neither order_id nor client_reference")
-            created = data["created_at"]
-            accept_partial = data.get("accept_partial", False)
-            if not isinstance(accept_partial, bool):
-                raise ValueError("accept_partial")
-            return cls(
-                vertical=str(data["vertical"]),
-                order_id=order_id,
-                client_reference=reference,
-                created_at=None if created is None else parse_datetime(created),
-                deadline=parse_datetime(data["deadline"]),
-                accept_partial=accept_partial,
-            )
-        except (ValueError, KeyError, TypeError, AttributeError, ShapeError):
+            return cls._decode(text)
+        except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError):
+            # Whatever the text, a caller gets the one error: it is not a token of ours.
             raise InvalidRequestError("not a resume token of this SDK", param="token") from None
+
+    @classmethod
+    def _decode(cls, text: str) -> ResumeToken:
+        if not isinstance(text, str) or len(text) > _MAX_TOKEN_LENGTH:
+            raise ValueError("not a token")
+        data = json.loads(text)
+        if data.get("v") != _TOKEN_VERSION:
+            raise ValueError("unknown version")
+        order_id = data["order_id"]
+        reference = data["client_reference"]
+        vertical = data["vertical"]
+        if order_id is not None and (
+            isinstance(order_id, bool) or not isinstance(order_id, int) or not order_id >= 1
+        ):
+            raise ValueError("order_id")
+        if reference is not None and not (isinstance(reference, str) and len(reference) >= 1):
+            raise ValueError("client_reference")
+        if order_id is None and reference is None:
+            raise ValueError("neither order_id nor client_reference")
+        if not isinstance(vertical, str):
+            raise ValueError("vertical")
+        created = data["created_at"]
+        accept_partial = data.get("accept_partial", False)
+        if not isinstance(accept_partial, bool):
+            raise ValueError("accept_partial")
+        return cls(
+            vertical=vertical,
+            order_id=order_id,
+            client_reference=reference,
+            created_at=None if created is None else parse_datetime(created),
+            deadline=parse_datetime(data["deadline"]),
+            accept_partial=accept_partial,
+        )
 
 
 class OrderWaiter(Generic[OrderT]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -12,10 +13,11 @@ import attrs
 from aiohttp import web
 
 from ..errors import InvalidRequestError, WebhookVerificationError
-from ..models.webhooks import OrderEvent, UnknownEvent, WebhookEvent
+from ..models._convert import FieldWarnings, read_id
+from ..models.webhooks import EsimEvent, OrderEvent, TopupEvent, WebhookEvent
 from ..waiting.scheduler import PollScheduler
 from .dedupe import EventStore, MemoryEventStore
-from .verify import Secret, verify_webhook
+from .verify import Secret, check_delivery, webhook_secrets
 
 __all__ = ["ReceiverStats", "WebhookReceiver", "Webhooks", "receiver_app"]
 
@@ -33,10 +35,14 @@ _VERTICALS = {
 
 @attrs.define
 class ReceiverStats:
+    """What a receiver has done so far; `waiting` and `processing` are what it does now."""
+
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
     failed: int = 0  # accepted, but processing it (waking waiters, `on_event`) raised
+    waiting: int = 0  # verified deliveries waiting for a processing slot (back-pressure)
+    processing: int = 0
 
 
 class WebhookReceiver:
@@ -46,8 +52,11 @@ class WebhookReceiver:
     and acknowledged with 200 before anything else happens; then waiters of the order are
     woken and `on_event` runs. Bad signatures, missing headers and stale timestamps get
     401, unreadable bodies 400, bodies over `max_body_size` 413, duplicates 200 without
-    processing. Mount it with ``app.router.add_post("/webhooks", receiver.handle)``, or
-    use `receiver_app`. `aclose` waits for processing still running.
+    processing. At most `max_concurrency` events are processed at once; a delivery beyond
+    that waits for a slot before it is accepted, so a flood slows the sender down instead
+    of piling up work here. The receiver is the handler: mount it with
+    ``app.router.add_post("/webhooks", receiver)`` (or `receiver.handle`), or use
+    `receiver_app`. `aclose` waits for processing still running.
     """
 
     def __init__(
@@ -58,26 +67,40 @@ class WebhookReceiver:
         store: EventStore | None = None,
         tolerance: float = 300.0,
         max_body_size: int = 1 << 20,
+        max_concurrency: int = 64,
         route: Callable[[WebhookEvent], object] | None = None,
+        field_warnings: FieldWarnings | None = None,
     ) -> None:
-        secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
-        if not secrets or not all(secrets):
+        if isinstance(max_concurrency, bool) or not (
+            isinstance(max_concurrency, int) and max_concurrency >= 1
+        ):
             raise InvalidRequestError(
-                "a webhook receiver needs the webhook secret (not an empty one)", param="secret"
+                f"max_concurrency must be a positive integer, got {max_concurrency!r}",
+                param="max_concurrency",
             )
-        self._secret = secret
+        self._secrets = webhook_secrets(secret)
         self._on_event = on_event
         self._store = store if store is not None else MemoryEventStore()
         self._tolerance = tolerance
         self._max_body_size = max_body_size
+        self._slots = asyncio.Semaphore(max_concurrency)
         self._route = route
+        self._field_warnings = field_warnings if field_warnings is not None else FieldWarnings()
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = ReceiverStats()
+        # aiohttp mounts only what it sees as a coroutine function; say that this is one.
+        if sys.version_info >= (3, 12):
+            inspect.markcoroutinefunction(self)
+        else:
+            self._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return (
             f"<WebhookReceiver accepted={self.stats.accepted} duplicates={self.stats.duplicates}>"
         )
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        return await self.handle(request)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The aiohttp handler: verify, de-duplicate, acknowledge, then process."""
@@ -86,12 +109,27 @@ class WebhookReceiver:
             self.stats.rejected += 1
             return _answer(413, "too_large", "the body is larger than this receiver accepts")
         try:
-            event = verify_webhook(body, request.headers, self._secret, tolerance=self._tolerance)
+            event = check_delivery(
+                body, request.headers, self._secrets, self._tolerance, None, self._field_warnings
+            )
         except WebhookVerificationError as error:
             self.stats.rejected += 1
             logger.warning("webhook rejected: %s", error)
             return _answer(error.http_status, error.reason, error.message)
-        if not await self._store.add(event.id):
+        # A slot first, the event id after: a sender that gives up while this waits has
+        # not had its event recorded, so its redelivery is processed.
+        self.stats.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.stats.waiting -= 1
+        try:
+            fresh = await self._store.add(event.id)
+        except BaseException:
+            self._slots.release()
+            raise
+        if not fresh:
+            self._slots.release()
             self.stats.duplicates += 1
             return web.json_response({"status": "duplicate"})
         self.stats.accepted += 1
@@ -105,8 +143,14 @@ class WebhookReceiver:
             # seen, so its redelivery will be refused as a duplicate.
             task = asyncio.get_running_loop().create_task(self._process(event))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.stats.processing += 1
+            task.add_done_callback(self._finished)
         return response
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.stats.processing -= 1
+        self._slots.release()
 
     async def aclose(self) -> None:
         """Wait for the processing of accepted events to finish."""
@@ -146,7 +190,7 @@ def _answer(status: int, reason: str, message: str) -> web.Response:
 def receiver_app(receiver: WebhookReceiver, path: str = "/webhooks") -> web.Application:
     """A standalone aiohttp application that serves `receiver` at `path`."""
     app = web.Application()
-    app.router.add_post(path, receiver.handle)
+    app.router.add_post(path, receiver)
 
     async def finish(_: web.Application) -> None:
         await receiver.aclose()
@@ -158,8 +202,9 @@ def receiver_app(receiver: WebhookReceiver, path: str = "/webhooks") -> web.Appl
 class Webhooks:
     """`client.webhooks`: receivers whose verified order events wake this client's waiters."""
 
-    def __init__(self, scheduler: PollScheduler) -> None:
+    def __init__(self, scheduler: PollScheduler, field_warnings: FieldWarnings) -> None:
         self._scheduler = scheduler
+        self._field_warnings = field_warnings
 
     def handler(
         self,
@@ -169,17 +214,21 @@ class Webhooks:
         store: EventStore | None = None,
         tolerance: float = 300.0,
         max_body_size: int = 1 << 20,
+        max_concurrency: int = 64,
     ) -> WebhookReceiver:
-        """A receiver for this client. A verified event for an order being waited for
-        (matched by order id, then by `reference_code` = `client_reference`, D35) makes the
-        waiter fetch the order at once; the event itself never decides the outcome."""
+        """A receiver for this client, to mount as an aiohttp handler. A verified event for
+        an order being waited for (matched by order id, then by `client_reference`, D35)
+        makes the waiter fetch the order at once; the event itself never decides the
+        outcome. Order events of every vertical (`order.*`, `topup.*`, `esim.*`) route."""
         return WebhookReceiver(
             secret=secret,
             on_event=on_event,
             store=store,
             tolerance=tolerance,
             max_body_size=max_body_size,
+            max_concurrency=max_concurrency,
             route=self._wake,
+            field_warnings=self._field_warnings,
         )
 
     def app(self, *, path: str = "/webhooks", **handler: Any) -> web.Application:
@@ -187,17 +236,20 @@ class Webhooks:
         return receiver_app(self.handler(**handler), path)
 
     def _wake(self, event: WebhookEvent) -> bool:
-        """Nudge the waiters of the order the event is about; True when there was one."""
-        order_id: int | None
-        if isinstance(event, OrderEvent):
-            order_id, reference = event.order.id, event.order.reference_code
-        elif isinstance(event, UnknownEvent):
-            order_id, reference = _ids(event.data)
-        else:
-            return False
+        """Nudge the waiters of the order the event is about; True when there was one.
+
+        An order event whose payload could not be typed (an `UnknownEvent` of an order
+        type) still wakes them, from the ids its raw payload carries."""
         verticals = next(
             (names for prefix, names in _VERTICALS.items() if event.type.startswith(prefix)), ()
         )
+        if not verticals:
+            return False
+        order_id: int | None
+        if isinstance(event, (OrderEvent, TopupEvent, EsimEvent)):
+            order_id, reference = event.data.id, event.data.client_reference
+        else:
+            order_id, reference = _ids(event.data)
         woken = [
             self._scheduler.nudge(vertical, order_id=order_id, client_reference=reference)
             for vertical in verticals
@@ -206,9 +258,5 @@ class Webhooks:
 
 
 def _ids(data: Any) -> tuple[int | None, str | None]:
-    order_id = data.get("id")
     reference = data.get("reference_code") or data.get("client_reference")
-    return (
-        order_id if isinstance(order_id, int) and not isinstance(order_id, bool) else None,
-        reference if isinstance(reference, str) else None,
-    )
+    return read_id(data.get("id")), reference if isinstance(reference, str) else None

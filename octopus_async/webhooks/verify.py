@@ -7,28 +7,33 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from typing import cast
 
 from multidict import CIMultiDict
 
 from .._transport.wire import decode_json
-from ..errors import WebhookVerificationError
-from ..models._convert import ShapeError, structure
-from ..models.webhooks import (
-    EventType,
-    OrderEvent,
-    OrderEventData,
-    UnknownEvent,
-    WalletEvent,
-    WalletEventData,
-    WebhookEvent,
-)
+from ..errors import InvalidRequestError, WebhookVerificationError
+from ..models._convert import FieldWarnings, ShapeError, read
+from ..models.webhooks import EVENT_CLASSES, UnknownEvent, WebhookEvent
 
 __all__ = ["parse_event", "sign", "verify_webhook"]
 
 logger = logging.getLogger("octopus_async.webhooks")
 
 Secret = str | bytes
+
+# For `verify_webhook` called on its own; a client's receivers report to the client's.
+_FIELD_WARNINGS = FieldWarnings()
+
+
+def webhook_secrets(secret: Secret | Sequence[Secret]) -> list[Secret]:
+    """The secrets to try, in order; an empty one is refused, since it signs for anyone."""
+    secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
+    if not secrets or not all(isinstance(s, (str, bytes)) and s for s in secrets):
+        raise InvalidRequestError(
+            "webhooks need the webhook secret (not an empty one)", param="secret"
+        )
+    return secrets
 
 
 def sign(body: bytes, secret: Secret) -> str:
@@ -54,14 +59,21 @@ def verify_webhook(
     replayed body passes here with a fresh timestamp: de-duplicate by event id (the
     receiver's `EventStore`) to refuse replays.
     """
+    return check_delivery(body, headers, webhook_secrets(secret), tolerance, now, _FIELD_WARNINGS)
+
+
+def check_delivery(
+    body: bytes,
+    headers: Mapping[str, str],
+    secrets: Sequence[Secret],
+    tolerance: float,
+    now: float | None,
+    field_warnings: FieldWarnings,
+) -> WebhookEvent:
     fields = CIMultiDict(headers)
     signature = _header(fields, "X-Signature")
     timestamp = _header(fields, "X-Timestamp")
     event_id = _header(fields, "X-Event-ID")
-    secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
-    if not secrets or not all(secrets):
-        # An empty key signs for anyone: refuse it rather than verify against it.
-        raise ValueError("verify_webhook needs the webhook secret (an empty one is refused)")
     try:
         given = bytes.fromhex(signature.strip())
     except ValueError:
@@ -81,43 +93,54 @@ def verify_webhook(
     if not abs(skew) <= tolerance:
         age = f"{skew:.0f} s old" if skew > 0 else f"{-skew:.0f} s in the future"
         raise WebhookVerificationError("stale_timestamp", f"X-Timestamp is {age}")
-    event = parse_event(body)
+    event = _parse(body, field_warnings)
     if event.id != event_id:
         raise WebhookVerificationError("malformed", "X-Event-ID differs from the body's id")
     event_type = fields.get("X-Event-Type")
-    if event_type is not None and event_type != event.type:
+    if event_type is not None and event_type.strip().casefold() != event.type.strip().casefold():
         raise WebhookVerificationError("malformed", "X-Event-Type differs from the body's type")
     return event
 
 
 def parse_event(body: bytes) -> WebhookEvent:
-    """The typed event of a delivery body; unknown types become an `UnknownEvent` (D39)."""
+    """The typed event of a delivery body, read tolerantly (D40); a type the SDK does not
+    know, or a payload it cannot read, becomes an `UnknownEvent` (D39).
+
+    Raises `WebhookVerificationError` ("malformed") for a body that is not a JSON object
+    with an event `id` and `type`.
+    """
+    return _parse(body, _FIELD_WARNINGS)
+
+
+def _parse(body: bytes, field_warnings: FieldWarnings) -> WebhookEvent:
     try:
         document = decode_json(body)
-    except (ValueError, RecursionError):
+    except ValueError:
         raise WebhookVerificationError("malformed", "the body is not JSON") from None
     if not isinstance(document, dict):
         raise WebhookVerificationError("malformed", "the body is not a JSON object")
-    data = document.get("data")
-    if not isinstance(data, dict):
-        raise WebhookVerificationError("malformed", "the body has no data object")
+    kind = document.get("type")
+    cls = next(
+        (
+            cls
+            for prefix, cls in EVENT_CLASSES.items()
+            if isinstance(kind, str) and kind.lower().startswith(prefix)
+        ),
+        UnknownEvent,
+    )
     try:
-        event_id = structure(document.get("id"), str)
-        event_type = structure(document.get("type"), EventType)
-        created_at = structure(document.get("created_at"), datetime)
+        event, problems = read(document, cls)
     except ShapeError as error:
-        raise WebhookVerificationError("malformed", f"unreadable event: {error}") from None
-    event: WebhookEvent = UnknownEvent(event_id, event_type, created_at, data)
-    try:
-        if event_type.startswith("order."):
-            event = OrderEvent(event_id, event_type, created_at, structure(data, OrderEventData))
-        elif event_type.startswith("wallet."):
-            event = WalletEvent(event_id, event_type, created_at, structure(data, WalletEventData))
-    except ShapeError as error:
+        if cls is UnknownEvent:
+            raise WebhookVerificationError("malformed", f"unreadable event: {error}") from None
         # A payload of another shape than the SDK knows is kept, not dropped (D39).
-        logger.debug("%s event %s kept as an unknown event: %s", event_type, event_id, error)
-    object.__setattr__(event, "raw", document)
-    return event
+        logger.debug("a %s event kept as an unknown event: %s", cls.__name__, error)
+        try:
+            event, problems = read(document, UnknownEvent)
+        except ShapeError as unreadable:
+            raise WebhookVerificationError("malformed", f"unreadable event: {unreadable}") from None
+    field_warnings.report(problems)
+    return cast(WebhookEvent, event)
 
 
 def _header(fields: CIMultiDict[str], name: str) -> str:

@@ -62,7 +62,9 @@ async def test_catalogue_and_charges(client):
 
 
 async def test_a_create_delivered_within_the_hold_needs_no_poll(client, sandbox):
-    order = await client.esim.orders.create_and_wait(712, Decimal("4.50"), "trip-1")
+    order = await client.esim.orders.create_and_wait(
+        712, Decimal("4.50"), client_reference="trip-1"
+    )
     assert order.status == EsimOrderStatus.DELIVERED
     assert order.activation_status == ActivationStatus.NOT_INSTALLED
     assert order.amount == Decimal("4.275")
@@ -76,7 +78,7 @@ async def test_a_create_delivered_within_the_hold_needs_no_poll(client, sandbox)
 async def test_a_create_answered_pending_is_followed_by_polls(make_sandbox, make_client):
     sandbox = await esim_sandbox(make_sandbox, esim_slow_share=1.0, esim_slow_delay=(70.0, 90.0))
     client = make_client(sandbox, poll=POLL, timeouts=TIMEOUTS)
-    created = await client.esim.orders.create(712, "4.50", "slow-1")
+    created = await client.esim.orders.create(712, "4.50", client_reference="slow-1")
     assert created.status == EsimOrderStatus.PENDING
     assert created.activation_code is None
     order = await client.esim.orders.wait(created, timeout=5)
@@ -89,7 +91,9 @@ async def test_a_read_timeout_during_the_hold_is_settled_by_reference(make_sandb
     sandbox = await esim_sandbox(make_sandbox, esim_slow_share=1.0, esim_slow_delay=(70.0, 90.0))
     # The client gives up reading after 0.2 s; the server holds for 0.6 s.
     client = make_client(sandbox, poll=POLL, timeouts=Timeouts(esim_create_read=0.2))
-    order = await client.esim.orders.create_and_wait(712, "4.50", "held-1", timeout=5)
+    order = await client.esim.orders.create_and_wait(
+        712, "4.50", client_reference="held-1", timeout=5
+    )
     assert order.status == EsimOrderStatus.DELIVERED
     assert order.client_reference == "held-1"
     assert len(requests(sandbox, "POST")) == 1  # settled by lookup, never sent again
@@ -104,7 +108,9 @@ async def test_a_deadline_inside_the_hold_leaves_a_token_that_finds_the_order(
     sandbox = await esim_sandbox(make_sandbox, esim_slow_share=1.0, esim_slow_delay=(70.0, 90.0))
     client = make_client(sandbox, poll=POLL, timeouts=TIMEOUTS)
     with pytest.raises(OrderWaitTimeout) as raised:
-        await client.esim.orders.create_and_wait(712, "4.50", "race-1", timeout=0.2)
+        await client.esim.orders.create_and_wait(
+            712, "4.50", client_reference="race-1", timeout=0.2
+        )
     token = json.loads(raised.value.resume_token)
     assert (token["vertical"], token["order_id"], token["client_reference"]) == (
         "esim",
@@ -119,7 +125,7 @@ async def test_a_deadline_inside_the_hold_leaves_a_token_that_finds_the_order(
 async def test_a_failed_order_is_refunded(client, sandbox):
     sandbox.state.esim.force_outcome("fail-1", "FAILED")
     with pytest.raises(OrderFailedError) as raised:
-        await client.esim.orders.create_and_wait(712, "4.50", "fail-1")
+        await client.esim.orders.create_and_wait(712, "4.50", client_reference="fail-1")
     error = raised.value
     assert error.failure_code == "PLAN_UNAVAILABLE"
     assert error.is_user_fixable is True
@@ -133,7 +139,7 @@ async def test_a_failed_order_is_refunded(client, sandbox):
 
 
 async def test_install_then_activation(client, sandbox):
-    order = await client.esim.orders.create_and_wait(712, "4.50", "device-1")
+    order = await client.esim.orders.create_and_wait(712, "4.50", client_reference="device-1")
     code = order.activation_code
     installed = await client.esim.orders.wait_installed(order, timeout=5)
     assert installed.activation_status == ActivationStatus.ACTIVE
@@ -152,7 +158,7 @@ async def test_install_then_activation(client, sandbox):
 
 
 async def test_lists_show_stored_state_without_codes(client, sandbox):
-    order = await client.esim.orders.create_and_wait(712, "4.50", "list-1")
+    order = await client.esim.orders.create_and_wait(712, "4.50", client_reference="list-1")
     sandbox.state.esim.install_now(order.id)
     listed = await client.esim.orders.find("list-1")
     assert "activation_code" not in listed.raw

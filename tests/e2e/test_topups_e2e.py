@@ -83,7 +83,12 @@ async def test_charges_with_and_without_fx(client):
 
 async def test_mobile_airtime_order(client, sandbox):
     order = await client.topups.orders.create_and_wait(
-        4219, 200, {"phone_number": "+918879685100"}, category="Airtime", wallet_id=1, timeout=5
+        4219,
+        200,
+        input_data={"phone_number": "+918879685100"},
+        category="Airtime",
+        wallet_id=1,
+        timeout=5,
     )
     assert order.status == TopupOrderStatus.DELIVERED
     assert (order.amount, order.currency) == (Decimal("194"), "INR")
@@ -94,8 +99,10 @@ async def test_mobile_airtime_order(client, sandbox):
 
 
 async def test_list_filters(client):
-    first = await client.topups.orders.create(4218, "0.99", PLAYER, client_reference="list-1")
-    await client.topups.orders.create(4219, "50", {"phone_number": "+918879685100"})
+    first = await client.topups.orders.create(
+        4218, "0.99", input_data=PLAYER, client_reference="list-1"
+    )
+    await client.topups.orders.create(4219, "50", input_data={"phone_number": "+918879685100"})
     await client.topups.orders.wait(first, timeout=5)
 
     async def references(**filters):
@@ -110,33 +117,35 @@ async def test_list_filters(client):
 
 
 async def test_notification_email(client, sandbox):
-    order = await client.topups.orders.create(4218, "0.99", PLAYER)
+    order = await client.topups.orders.create(4218, "0.99", input_data=PLAYER)
     await client.topups.orders.set_notification_email(order.id, "player@example.com")
     assert sandbox.state.topups.orders.by_id[order.id].notification_email == "player@example.com"
 
 
 async def test_unknown_input_keys_are_refused_here_once_the_product_is_known(client, sandbox):
     with pytest.raises(ValidationError) as raised:  # not fetched yet: the server refuses
-        await client.topups.orders.create(4218, "0.99", {"player": "5123456789"})
+        await client.topups.orders.create(4218, "0.99", input_data={"player": "5123456789"})
     assert raised.value.code == "VALIDATION_FAILURE"
     await client.topups.products.get(4218)
     sent = len(sandbox.requests)
     with pytest.raises(InvalidRequestError) as local:
-        await client.topups.orders.create(4218, "0.99", {"player": "5123456789"})
+        await client.topups.orders.create(4218, "0.99", input_data={"player": "5123456789"})
     assert local.value.param == "input_data"
     assert len(sandbox.requests) == sent
 
 
 async def test_amount_matching_no_variant_is_refused(client):
     with pytest.raises(BadRequestError) as raised:
-        await client.topups.orders.create(4218, "3.00", PLAYER)
+        await client.topups.orders.create(4218, "3.00", input_data=PLAYER)
     assert raised.value.message == "No variant of this product matches the amount"
 
 
 async def test_the_single_get_reveals_what_the_list_does_not(make_sandbox, make_client):
     sandbox = await make_sandbox(time_scale=0.01, topup_slow_share=0.0, topup_get_only_share=1.0)
     client = make_client(sandbox)
-    order = await client.topups.orders.create(4218, "0.99", PLAYER, client_reference="live-1")
+    order = await client.topups.orders.create(
+        4218, "0.99", input_data=PLAYER, client_reference="live-1"
+    )
     sandbox.state.topups.settle(order.id)
     listed = await client.topups.orders.find("live-1")
     assert listed.status == TopupOrderStatus.PENDING

@@ -96,7 +96,7 @@ async def test_product_by_id_and_availability(client):
 
 
 async def test_charges_in_the_product_currency(client):
-    quote = await client.vouchers.products.charges(123, Decimal("50.00"), 5)
+    quote = await client.vouchers.charges(123, Decimal("50.00"), 5)
     assert quote.non_discounted_total == Decimal("250.00")
     assert quote.discount == Decimal("3.5")
     assert quote.discount_amount == Decimal("8.75")
@@ -108,7 +108,7 @@ async def test_charges_in_the_product_currency(client):
 
 
 async def test_charges_across_currencies(client):
-    quote = await client.vouchers.products.charges(123, Decimal("50.00"), 5, wallet_id=2)
+    quote = await client.vouchers.charges(123, Decimal("50.00"), 5, wallet_id=2)
     assert (quote.source_currency, quote.destination_currency) == ("USD", "EUR")
     assert quote.charges_details.forex_rate == Decimal("0.9200")
     assert quote.charges_details.conversion_fee == Decimal("0.0")
@@ -120,11 +120,11 @@ async def test_charges_across_currencies(client):
 async def test_charges_are_cached_for_five_minutes(make_sandbox, make_client):
     sandbox = await make_sandbox(time_scale=0.002)  # 5 simulated minutes = 0.6 s
     client = make_client(sandbox)
-    first = await client.vouchers.products.charges(123, "50.00", 2, wallet_id=2)
+    first = await client.vouchers.charges(123, "50.00", 2, wallet_id=2)
     sandbox.state.fx_per_usd["EUR"] = Decimal("0.95")
-    assert await client.vouchers.products.charges(123, "50.00", 2, wallet_id=2) == first
+    assert await client.vouchers.charges(123, "50.00", 2, wallet_id=2) == first
     await asyncio.sleep(0.7)
-    later = await client.vouchers.products.charges(123, "50.00", 2, wallet_id=2)
+    later = await client.vouchers.charges(123, "50.00", 2, wallet_id=2)
     assert later.charges_details.forex_rate == Decimal("0.9500")
 
 

@@ -61,7 +61,7 @@ def other_tasks() -> set[asyncio.Task]:
 
 
 async def test_create_and_wait_returns_the_delivered_order(client, sandbox):
-    order = await client.topups.orders.create_and_wait(4218, Decimal("4.99"), PLAYER)
+    order = await client.topups.orders.create_and_wait(4218, Decimal("4.99"), input_data=PLAYER)
     assert order.status == TopupOrderStatus.DELIVERED
     assert order.amount == Decimal("4.7405")
     assert order.completed_at is not None
@@ -71,7 +71,7 @@ async def test_create_and_wait_returns_the_delivered_order(client, sandbox):
 async def test_a_user_fixable_failure_raises_with_its_reason(client, sandbox):
     with pytest.raises(OrderFailedError) as raised:
         await client.topups.orders.create_and_wait(
-            4218, "4.99", {"player_id": "0000000000"}, client_reference="bad-player"
+            4218, "4.99", input_data={"player_id": "0000000000"}, client_reference="bad-player"
         )
     error = raised.value
     assert error.status == "FAILED"
@@ -90,7 +90,7 @@ async def test_a_user_fixable_failure_raises_with_its_reason(client, sandbox):
 
 async def test_an_order_settled_in_the_answer_makes_no_poll(client, sandbox):
     events = []
-    waiter = client.topups.orders.submit(4240, "0.99", PLAYER)
+    waiter = client.topups.orders.submit(4240, "0.99", input_data=PLAYER)
     waiter.add_done_callback(events.append)
     order = await waiter
     assert order.status == TopupOrderStatus.DELIVERED
@@ -116,7 +116,7 @@ async def test_wait_by_id_fetches_then_polls(client, sandbox):
 
 async def test_deadline_raises_with_a_token_that_resumes_elsewhere(sandbox, make_client):
     client = make_client(sandbox, poll=POLL)
-    waiter = client.topups.orders.submit(4218, "4.99", PLAYER, client_reference="slow-1")
+    waiter = client.topups.orders.submit(4218, "4.99", input_data=PLAYER, client_reference="slow-1")
     with pytest.raises(OrderWaitTimeout) as raised:
         await client.topups.orders.wait(await _created(client, "slow-1"), timeout=0.01)
     timeout = raised.value
@@ -160,7 +160,9 @@ async def test_submit_deadline_gives_a_token_even_before_the_create_answered(san
     sandbox.faults.add(Fault.delay(1.0), method="POST", path=TOPUP_ORDERS, phase="after", times=1)
     client = make_client(sandbox, poll=POLL)
     with pytest.raises(OrderWaitTimeout) as raised:
-        await client.topups.orders.submit(4218, "4.99", PLAYER, "held-1", timeout=0.2)
+        await client.topups.orders.submit(
+            4218, "4.99", input_data=PLAYER, client_reference="held-1", timeout=0.2
+        )
     assert raised.value.order is None
     token = json.loads(raised.value.resume_token)
     assert (token["order_id"], token["client_reference"]) == (None, "held-1")
@@ -172,7 +174,7 @@ async def test_submit_deadline_gives_a_token_even_before_the_create_answered(san
 
 async def test_cancel_stops_polling_and_leaves_no_task(client, sandbox):
     before = other_tasks()
-    waiter = client.topups.orders.submit(4218, "4.99", PLAYER, client_reference="gone-1")
+    waiter = client.topups.orders.submit(4218, "4.99", input_data=PLAYER, client_reference="gone-1")
     await asyncio.sleep(0.02)
     assert waiter.cancel()
     assert waiter.cancelled()
@@ -187,7 +189,9 @@ async def test_cancel_stops_polling_and_leaves_no_task(client, sandbox):
 
 async def test_cancelling_the_awaiting_task_stops_the_wait(client, sandbox):
     before = other_tasks()
-    task = asyncio.create_task(client.topups.orders.create_and_wait(4218, "4.99", PLAYER))
+    task = asyncio.create_task(
+        client.topups.orders.create_and_wait(4218, "4.99", input_data=PLAYER)
+    )
     await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -199,7 +203,7 @@ async def test_cancelling_the_awaiting_task_stops_the_wait(client, sandbox):
 async def test_closing_the_client_ends_waits_with_a_resume_token(sandbox, make_client):
     before = other_tasks()
     client = OctopusClient(**sandbox.client_settings(), poll=POLL)
-    waiters = [client.topups.orders.submit(4218, "4.99", PLAYER) for _ in range(5)]
+    waiters = [client.topups.orders.submit(4218, "4.99", input_data=PLAYER) for _ in range(5)]
     await asyncio.gather(*(waiter._create for waiter in waiters))  # all five exist
     await client.aclose()
     for waiter in waiters:
@@ -220,11 +224,13 @@ async def test_partial_delivery_ends_the_wait_only_when_accepted(client, sandbox
     for reference in ("partial-a", "partial-b"):
         sandbox.state.vouchers.force_outcome(reference, "PARTIALLY_DELIVERED")
     order = await client.vouchers.orders.create_and_wait(
-        123, "10.00", 10, "partial-a", accept_partial=True, timeout=5
+        123, "10.00", 10, client_reference="partial-a", accept_partial=True, timeout=5
     )
     assert order.status == VoucherOrderStatus.PARTIALLY_DELIVERED
     with pytest.raises(OrderWaitTimeout) as raised:
-        await client.vouchers.orders.create_and_wait(123, "10.00", 10, "partial-b", timeout=1.0)
+        await client.vouchers.orders.create_and_wait(
+            123, "10.00", 10, client_reference="partial-b", timeout=1.0
+        )
     assert raised.value.order.status == VoucherOrderStatus.PARTIALLY_DELIVERED
     assert len(raised.value.order.vouchers) == 5
 
@@ -232,7 +238,7 @@ async def test_partial_delivery_ends_the_wait_only_when_accepted(client, sandbox
 async def test_a_resumed_wait_still_accepts_a_partial_delivery(sandbox, make_client):
     sandbox.state.vouchers.force_outcome("partial-r", "PARTIALLY_DELIVERED")
     client = make_client(sandbox, poll=POLL)
-    created = await client.vouchers.orders.create(123, "10.00", 10, "partial-r")
+    created = await client.vouchers.orders.create(123, "10.00", 10, client_reference="partial-r")
     waiter = client.vouchers.orders.wait(created, accept_partial=True)
     token = waiter.resume_token()  # taken before anything settled
     waiter.cancel()
@@ -245,14 +251,16 @@ async def test_a_resumed_wait_still_accepts_a_partial_delivery(sandbox, make_cli
 async def test_a_failed_voucher_order_raises(client, sandbox):
     sandbox.state.vouchers.force_outcome("v-fail", "FAILED")
     with pytest.raises(OrderFailedError) as raised:
-        await client.vouchers.orders.create_and_wait(123, "10.00", 10, "v-fail", timeout=5)
+        await client.vouchers.orders.create_and_wait(
+            123, "10.00", 10, client_reference="v-fail", timeout=5
+        )
     assert raised.value.status == "FAILED"
     assert raised.value.is_user_fixable is None
 
 
 async def test_many_pending_orders_are_learnt_from_list_sweeps(sandbox, make_client):
     client = make_client(sandbox, poll=POLL)
-    waiters = [client.topups.orders.submit(4218, "0.99", PLAYER) for _ in range(60)]
+    waiters = [client.topups.orders.submit(4218, "0.99", input_data=PLAYER) for _ in range(60)]
     orders = await asyncio.gather(*waiters)
     assert {o.status for o in orders} == {TopupOrderStatus.DELIVERED}
     stats = client.scheduler.stats
@@ -268,7 +276,10 @@ async def test_orders_only_a_get_reveals_are_still_found(make_sandbox, make_clie
     sandbox = await make_sandbox(time_scale=SCALE, topup_slow_share=0.0, topup_get_only_share=1.0)
     client = make_client(sandbox, poll=POLL)
     orders = await asyncio.gather(
-        *(client.topups.orders.submit(4218, "0.99", PLAYER, timeout=10) for _ in range(20))
+        *(
+            client.topups.orders.submit(4218, "0.99", input_data=PLAYER, timeout=10)
+            for _ in range(20)
+        )
     )
     assert {o.status for o in orders} == {TopupOrderStatus.DELIVERED}
     assert client.scheduler.stats.gets >= 20  # each needed its own refreshing GET
@@ -281,14 +292,17 @@ async def test_polling_stays_inside_the_read_quota(make_sandbox, make_client):
     )
     client = make_client(sandbox, poll=POLL, rate_limits=quota)
     orders = await asyncio.gather(
-        *(client.topups.orders.submit(4218, "0.99", PLAYER, timeout=20) for _ in range(150))
+        *(
+            client.topups.orders.submit(4218, "0.99", input_data=PLAYER, timeout=20)
+            for _ in range(150)
+        )
     )
     assert len(orders) == 150
     assert not [r for r in sandbox.requests if r.status == 429]
 
 
 async def test_a_poll_answered_429_waits_the_servers_retry_after(client, sandbox):
-    order = await client.topups.orders.create(4218, "4.99", PLAYER)
+    order = await client.topups.orders.create(4218, "4.99", input_data=PLAYER)
     sandbox.faults.add(
         Fault.error(429, retry_after="0.3"), method="GET", path=f"{TOPUP_ORDERS}/*", times=2
     )
@@ -312,7 +326,9 @@ async def test_two_waits_for_one_order_share_its_polls(client, sandbox):
 
 
 async def test_the_waiter_shows_the_latest_order(client, sandbox):
-    waiter = client.topups.orders.submit(4218, "4.99", PLAYER, client_reference="watch-1")
+    waiter = client.topups.orders.submit(
+        4218, "4.99", input_data=PLAYER, client_reference="watch-1"
+    )
     assert waiter.order is None
     assert waiter.client_reference == "watch-1"
     assert not waiter.done()
@@ -341,7 +357,7 @@ async def test_bad_resume_tokens_are_refused(client, token):
 
 async def test_invalid_timeouts_are_refused_before_anything_is_sent(client, sandbox):
     with pytest.raises(InvalidRequestError):
-        client.topups.orders.submit(4218, "4.99", PLAYER, timeout=0)
+        client.topups.orders.submit(4218, "4.99", input_data=PLAYER, timeout=0)
     with pytest.raises(InvalidRequestError):
-        client.topups.orders.submit(4218, 4.99, PLAYER)
+        client.topups.orders.submit(4218, 4.99, input_data=PLAYER)
     assert sandbox.requests == []

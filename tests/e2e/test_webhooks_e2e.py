@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from octopus_async import PollPolicy
-from octopus_async.models import OrderEvent, UnknownEvent, WalletEvent
+from octopus_async.models import EsimEvent, OrderEvent, TopupEvent, WalletEvent
 from octopus_async.webhooks import verify_webhook
 
 SECRET = "whsec_e2e"
@@ -170,7 +170,9 @@ async def test_wallet_events_follow_the_ledger(make_sandbox, make_client, serve)
     assert f"Order #{order.id}" in event.wallet.remarks
 
 
-async def test_unreleased_event_types_arrive_as_unknown_events(make_sandbox, make_client, serve):
+async def test_unreleased_topup_events_are_typed_and_settle_their_waiters(
+    make_sandbox, make_client, serve
+):
     sandbox = await make_sandbox(
         time_scale=SCALE,
         topup_slow_share=0.0,
@@ -180,15 +182,41 @@ async def test_unreleased_event_types_arrive_as_unknown_events(make_sandbox, mak
     client = make_client(sandbox, poll=SLOW_POLLS)
     events = []
     receiver = client.webhooks.handler(secret=SECRET, on_event=events.append)
-    sandbox.webhooks.register(await serve(receiver.handle), SECRET)
+    sandbox.webhooks.register(await serve(receiver), SECRET)  # the receiver is the handler
     order = await client.topups.orders.create_and_wait(
-        4218, "0.99", {"player_id": "5123456789"}, timeout=5
+        4218, "0.99", input_data={"player_id": "5123456789"}, timeout=5
     )
     assert order.status == "DELIVERED"
     topup_events = [e for e in events if e.type.startswith("topup.")]
     assert topup_events
-    assert all(isinstance(e, UnknownEvent) and not e.type.is_known for e in topup_events)
-    assert topup_events[0].data["id"] == order.id
+    assert all(isinstance(e, TopupEvent) and not e.type.is_known for e in topup_events)
+    assert (topup_events[0].data.id, topup_events[0].data.client_reference) == (
+        order.id,
+        order.client_reference,
+    )
+    assert client.scheduler.stats.settled_after_webhook == 1
+
+
+async def test_unreleased_esim_events_wake_an_install_wait(make_sandbox, make_client, serve):
+    sandbox = await make_sandbox(
+        time_scale=SCALE,
+        esim_slow_share=0.0,
+        esim_install_delay=(5.0, 10.0),
+        webhook_unreleased_events=True,
+    )
+    client = make_client(sandbox, poll=SLOW_POLLS)
+    events = []
+    receiver = client.webhooks.handler(secret=SECRET, on_event=events.append)
+    sandbox.webhooks.register(await serve(receiver), SECRET)
+    order = await client.esim.orders.create_and_wait(712, "4.50", timeout=5)
+
+    installed = await client.esim.orders.wait_installed(order, timeout=5)
+
+    assert installed.installed
+    assert installed.activation_code == order.activation_code  # kept after install (D34)
+    esim_events = [e for e in events if isinstance(e, EsimEvent)]
+    assert {e.type for e in esim_events} >= {"esim.installed"}
+    assert all(e.data.id == order.id for e in esim_events)
     assert client.scheduler.stats.settled_after_webhook == 1
 
 
@@ -197,7 +225,7 @@ async def test_without_the_flag_no_unreleased_events_are_sent(make_sandbox, make
     client = make_client(sandbox, poll=PollPolicy().scaled(SCALE))
     receiver = client.webhooks.handler(secret=SECRET)
     sandbox.webhooks.register(await serve(receiver.handle), SECRET)
-    await client.topups.orders.create_and_wait(4218, "0.99", {"player_id": "5123456789"})
+    await client.topups.orders.create_and_wait(4218, "0.99", input_data={"player_id": "5123456789"})
     assert not [e for e in sandbox.webhooks.events if e["type"].startswith("topup.")]
 
 

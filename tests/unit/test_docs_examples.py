@@ -733,14 +733,14 @@ REQUEST_EXAMPLES: list[tuple[str, str, bytes, Any, Call]] = [
         "/api/v1/products/123/charges",
         raw("vouchers.charges.response.json"),
         ChargesQuote,
-        lambda client: client.vouchers.products.charges(123, Decimal("50.00"), 5, wallet_id=1),
+        lambda client: client.vouchers.charges(123, Decimal("50.00"), 5, wallet_id=1),
     ),
     (
         "vouchers.charges.first_order.request.json",
         "/api/v1/products/123/charges",
         raw("vouchers.charges.first_order.response.json"),
         ChargesQuote,
-        lambda client: client.vouchers.products.charges(123, Decimal("50.00"), 2),
+        lambda client: client.vouchers.charges(123, Decimal("50.00"), 2),
     ),
     (
         "topups.lookup.request.json",
@@ -764,7 +764,7 @@ REQUEST_EXAMPLES: list[tuple[str, str, bytes, Any, Call]] = [
         lambda client: client.topups.orders.create(
             4218,
             Decimal("4.99"),
-            {"player_id": "5123456789", "server": "asia"},
+            input_data={"player_id": "5123456789", "server": "asia"},
             client_reference="CAMPAIGN_DEC_24",
         ),
     ),
@@ -776,7 +776,7 @@ REQUEST_EXAMPLES: list[tuple[str, str, bytes, Any, Call]] = [
         lambda client: client.topups.orders.create(
             4219,
             200,
-            {"phone_number": "+918879685100"},
+            input_data={"phone_number": "+918879685100"},
             client_reference="FIRST_RECHARGE_001",
             category="Airtime",
         ),
@@ -786,7 +786,9 @@ REQUEST_EXAMPLES: list[tuple[str, str, bytes, Any, Call]] = [
         "/api/v1/esim/orders",
         ESIM_CREATED,
         EsimOrder,
-        lambda client: client.esim.orders.create(712, Decimal("4.50"), "TRIP_TOKYO_OCT"),
+        lambda client: client.esim.orders.create(
+            712, Decimal("4.50"), client_reference="TRIP_TOKYO_OCT"
+        ),
     ),
 ]
 
@@ -951,7 +953,7 @@ WEBHOOK_EXAMPLES = [
             id="evt_abc123",
             type=EventType.ORDER_DELIVERED,
             created_at=datetime(2025, 1, 15, 14, 30, tzinfo=UTC),
-            order=OrderEventData(
+            data=OrderEventData(
                 id=12345,
                 status=VoucherOrderStatus.DELIVERED,
                 reference_code="MY_ORDER_001",
@@ -973,7 +975,7 @@ WEBHOOK_EXAMPLES = [
             id="evt_def456",
             type=EventType.ORDER_PARTIALLY_DELIVERED,
             created_at=datetime(2025, 1, 15, 14, 35, tzinfo=UTC),
-            order=OrderEventData(
+            data=OrderEventData(
                 id=12346,
                 status=VoucherOrderStatus.PARTIALLY_DELIVERED,
                 reference_code="BULK_ORDER_001",

@@ -30,6 +30,7 @@ from octopus_async.errors import (
     NotFoundError,
     OctopusError,
     OrderFailedError,
+    OrderOutcomeUnknownError,
     OrderWaitTimeout,
     PermissionDeniedError,
     RateLimitError,
@@ -111,6 +112,11 @@ EXAMPLES: dict[type[OctopusError], Any] = {
     ),
     OrderWaitTimeout: lambda: OrderWaitTimeout(
         "order 1 is still PENDING", order={"id": 1}, resume_token='{"v":1}'
+    ),
+    OrderOutcomeUnknownError: lambda: OrderOutcomeUnknownError(
+        "its answer was lost",
+        client_reference="campaign-0001",
+        last_error=ServerError(**_status_kwargs(503)),
     ),
     ServerError: lambda: ServerError(**_status_kwargs(503)),
 }
@@ -380,10 +386,13 @@ def test_status_error_keeps_response_headers() -> None:
 
 
 # Raised before any request is sent, or about an order rather than one request: no request id.
+# Errors that are not about one HTTP exchange, so they name no request id of their own
+# (an OrderOutcomeUnknownError's cause does).
 BEFORE_SENDING = {
     OctopusError,
     InvalidRequestError,
     OrderFailedError,
+    OrderOutcomeUnknownError,
     OrderWaitTimeout,
     WebhookVerificationError,
 }

@@ -268,8 +268,17 @@ async def test_pages_yields_pages_with_their_metadata():
     assert all(isinstance(p, Page) for p in pages)
 
 
-async def test_item_of_the_wrong_shape_raises_validation_error():
-    server = Server((["not-an-int"], {}))
+async def test_an_item_that_cannot_be_read_is_left_out_and_the_page_goes_on(caplog):
+    server = Server((["not-an-int", 7], {}))
+
+    page = await AsyncPaginator(server.fetch, int, SPEC).first_page()
+
+    assert page.items == (7,)
+    assert "could not be read" in caplog.text
+
+
+async def test_a_page_that_is_not_a_list_raises_validation_error():
+    server = Server(({"items": [1, 2]}, {}))
 
     with pytest.raises(APIResponseValidationError):
         await AsyncPaginator(server.fetch, int, SPEC).first_page()

@@ -990,7 +990,7 @@ async def test_long_retry_after_pauses_the_endpoint_class(wire, make_wire_client
 
 async def test_an_unreadable_login_answer_withholds_the_tokens(bare_wire):
     """A malformed login response raises without keeping the tokens it may carry."""
-    body = {"success": True, "data": {"access_token": "tok-SECRET", "refresh_token": 7}}
+    body = {"success": True, "data": {"access_token": "tok-SECRET", "refresh_token": {"t": 7}}}
     bare_wire.post(f"{API}/auth/login", payload=body)
     async with OctopusClient("key", "secret", base_url=API, retry=FAST_RETRY) as client:
         with pytest.raises(APIResponseValidationError) as raised:

@@ -16,7 +16,7 @@ import pytest
 from support import api_response
 
 from octopus_async import (
-    APIResponseValidationError,
+    OrderOutcomeUnknownError,
     OrderWaitTimeout,
     PollPolicy,
     RateLimitError,
@@ -221,14 +221,14 @@ async def test_a_sweep_reads_every_watch_from_one_page():
     await sweeping.aclose()
 
 
-async def test_a_create_answered_unreadably_is_waited_for_by_reference(scheduler, caplog):
+async def test_a_create_of_unknown_outcome_is_waited_for_by_reference(scheduler, caplog):
     vertical = Vertical()
     scheduler.register(LISTS_TELL_ALL, vertical)
 
     async def create() -> Order:
         vertical.add(5, "DELIVERED", client_reference="ref-5")  # created, then...
-        raise APIResponseValidationError(
-            "the body is not JSON", field="", status=201, request_id="r", headers={}, body=""
+        raise OrderOutcomeUnknownError(
+            "its answer was lost", client_reference="ref-5", last_error=None
         )
 
     waiter = scheduler.submit(

@@ -229,7 +229,7 @@ def test_variant_range_and_defaults() -> None:
     assert variant.fixed_amounts == ()
     assert variant.available_in == ()
     assert variant.fields == {}
-    assert structure(NEITHER, TopupVariant).category == ""
+    assert structure(NEITHER, TopupVariant).category is None
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,6 @@ def test_order_minimal_has_none_for_what_is_omitted() -> None:
         ("FAILED", True),
         ("CANCELLED", True),
         ("ON_HOLD", False),
-        ("delivered", False),
     ],
 )
 def test_order_status_is_open(value: str, known: bool) -> None:
@@ -344,6 +343,13 @@ def test_order_status_is_open(value: str, known: bool) -> None:
     assert order.status == value
     assert isinstance(order.status, TopupOrderStatus)
     assert order.status.is_known is known
+
+
+@pytest.mark.parametrize("value", ["delivered", "Delivered", " DELIVERED "])
+def test_a_known_status_in_another_letter_case_is_the_known_status(value: str) -> None:
+    order = structure({"id": 1, "status": value}, TopupOrder)
+    assert order.status is TopupOrderStatus.DELIVERED
+    assert order.raw["status"] == value
 
 
 def test_recovered_is_never_read_from_the_json() -> None:
@@ -673,7 +679,9 @@ async def test_after_products_get_bad_input_data_is_refused_before_sending(
     await octo.topups.products.get(4218)
 
     with pytest.raises(InvalidRequestError) as caught:
-        await octo.topups.orders.create(4218, Decimal("4.99"), input_data, client_reference=REF)
+        await octo.topups.orders.create(
+            4218, Decimal("4.99"), input_data=input_data, client_reference=REF
+        )
 
     assert caught.value.param == "input_data"
     assert named in caught.value.message
@@ -691,7 +699,9 @@ async def test_after_products_get_valid_input_data_is_sent_unchanged(wire, octo,
     answer_create(wire)
     await octo.topups.products.get(4218)
 
-    order = await octo.topups.orders.create(4218, Decimal("4.99"), input_data, client_reference=REF)
+    order = await octo.topups.orders.create(
+        4218, Decimal("4.99"), input_data=input_data, client_reference=REF
+    )
 
     [body] = bodies(wire, "POST", ORDERS)
     sent = json.loads(body)
@@ -706,8 +716,8 @@ async def test_bare_string_input_fields_check_names_but_not_presence(wire, octo)
     await octo.topups.products.get(4218)
 
     with pytest.raises(InvalidRequestError):
-        await octo.topups.orders.create(4218, Decimal("4.99"), {"zone": "1"})
-    await octo.topups.orders.create(4218, Decimal("4.99"), {"server": "asia"})
+        await octo.topups.orders.create(4218, Decimal("4.99"), input_data={"zone": "1"})
+    await octo.topups.orders.create(4218, Decimal("4.99"), input_data={"server": "asia"})
 
     [body] = bodies(wire, "POST", ORDERS)
     assert json.loads(body)["input_data"] == {"server": "asia"}
@@ -738,7 +748,9 @@ async def test_unknown_keys_are_left_to_the_server_when_the_fields_are_unknown(
     )
 
     with pytest.raises(ValidationError) as caught:
-        await octo.topups.orders.create(4218, Decimal("4.99"), {"zone": "1"}, client_reference=REF)
+        await octo.topups.orders.create(
+            4218, Decimal("4.99"), input_data={"zone": "1"}, client_reference=REF
+        )
 
     assert caught.value.message == message
     [body] = bodies(wire, "POST", ORDERS)
@@ -751,7 +763,7 @@ async def test_fields_learnt_through_one_view_are_checked_in_another(wire, octo)
     await octo.with_options(max_retries=0).topups.products.get(4218)
 
     with pytest.raises(InvalidRequestError):
-        await octo.topups.orders.create(4218, Decimal("4.99"), {"zone": "1"})
+        await octo.topups.orders.create(4218, Decimal("4.99"), input_data={"zone": "1"})
 
     assert bodies(wire, "POST", ORDERS) == []
 
@@ -780,7 +792,7 @@ async def test_after_products_get_omitted_input_data_misses_the_required_field(w
 )
 async def test_input_data_must_map_names_to_strings(wire, octo, input_data):
     with pytest.raises(InvalidRequestError) as caught:
-        await octo.topups.orders.create(4218, Decimal("4.99"), input_data)
+        await octo.topups.orders.create(4218, Decimal("4.99"), input_data=input_data)
 
     assert caught.value.param == "input_data"
     assert wire.requests == {}
@@ -789,7 +801,7 @@ async def test_input_data_must_map_names_to_strings(wire, octo, input_data):
 @pytest.mark.parametrize("input_data", ['{"player_id": "5123456789"}', [("player_id", "1")]])
 async def test_input_data_that_is_not_a_mapping_is_refused(wire, octo, input_data):
     with pytest.raises(InvalidRequestError) as caught:
-        await octo.topups.orders.create(4218, Decimal("4.99"), input_data)
+        await octo.topups.orders.create(4218, Decimal("4.99"), input_data=input_data)
 
     assert caught.value.param == "input_data"
     assert wire.requests == {}
@@ -810,8 +822,8 @@ async def test_input_data_that_is_not_a_mapping_is_refused(wire, octo, input_dat
             {"product_id": 4219, "amount": 200, "category": "Data", "wallet_id": 3},
         ),
         (
-            (4218, Decimal("4.99"), PLAYER),
-            {"wallet_id": 1},
+            (4218, Decimal("4.99")),
+            {"input_data": PLAYER, "wallet_id": 1},
             {"product_id": 4218, "amount": "4.99", "input_data": PLAYER, "wallet_id": 1},
         ),
     ],
@@ -832,7 +844,7 @@ async def test_create_body_is_exact(wire, octo, events, args, kwargs, expected):
 async def test_create_generates_a_reference_when_none_is_given(wire, octo):
     answer_create(wire)
 
-    await octo.topups.orders.create(4218, Decimal("4.99"), PLAYER)
+    await octo.topups.orders.create(4218, Decimal("4.99"), input_data=PLAYER)
 
     [body] = bodies(wire, "POST", ORDERS)
     assert GENERATED.fullmatch(json.loads(body)["client_reference"])
@@ -873,7 +885,9 @@ async def test_a_lost_create_answer_is_recovered_by_client_reference(wire, octo,
     answer_create(wire)  # a second create would be answered: it must not be sent
     wire.get(f"{ORDERS}?client_reference={REF}", payload=[order_json()])
 
-    order = await octo.topups.orders.create(4218, Decimal("4.99"), PLAYER, client_reference=REF)
+    order = await octo.topups.orders.create(
+        4218, Decimal("4.99"), input_data=PLAYER, client_reference=REF
+    )
 
     assert steps(events) == [
         "POST /api/v1/topups/orders ServerDisconnectedError",
@@ -892,7 +906,7 @@ async def test_create_and_wait_returns_a_settled_success_without_polling(
 ):
     answer_create(wire, status=status, completed_at="2026-05-19T14:30:08Z")
 
-    order = await octo.topups.orders.create_and_wait(4218, Decimal("4.99"), PLAYER)
+    order = await octo.topups.orders.create_and_wait(4218, Decimal("4.99"), input_data=PLAYER)
 
     assert order.status == status
     assert steps(events) == ["POST /api/v1/topups/orders 201"]
@@ -909,7 +923,7 @@ async def test_create_and_wait_raises_a_settled_failure_with_its_reason(wire, oc
 
     with pytest.raises(OrderFailedError) as caught:
         await octo.topups.orders.create_and_wait(
-            4218, Decimal("4.99"), PLAYER, client_reference=REF
+            4218, Decimal("4.99"), input_data=PLAYER, client_reference=REF
         )
 
     error = caught.value
@@ -985,6 +999,15 @@ async def test_orders_list_query_and_parse(wire, octo, kwargs, filters):
     assert orders == [PENDING_ORDER, DELIVERED_ORDER]
 
 
+async def test_orders_list_status_filter_is_sent_as_the_known_value(wire, octo):
+    wire.get(re.compile(r"^http://api\.test/api/v1/topups/orders\?"), payload=[])
+
+    assert [order async for order in octo.topups.orders.list(status="recharged")] == []
+
+    [(_, url)] = [key for key in wire.requests if key[0] == "GET"]
+    assert url.query["status"] == "RECHARGED"
+
+
 ORDERS_LIST_INVALID = [
     ("country", "ind"),
     ("country", "IN"),
@@ -998,7 +1021,6 @@ ORDERS_LIST_INVALID = [
     ("page_size", 0),
     ("page_size", 501),
     ("status", "DELIVERD"),
-    ("status", "delivered"),
 ]
 
 

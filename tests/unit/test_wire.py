@@ -25,6 +25,7 @@ from octopus_async._transport.wire import (
     unwrap_envelope,
 )
 from octopus_async.models import TransactionType
+from octopus_async.models._convert import OutOfRangeNumber
 
 
 def _floats(value: Any) -> list[float]:
@@ -203,11 +204,29 @@ def test_decode_json_is_not_lossy_where_float_would_be() -> None:
     assert data == [Decimal("0.1"), Decimal("1.00000000000000000001")]
 
 
-@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
-def test_decode_json_rejects_non_finite_literals(literal: bytes) -> None:
-    # Python's parser would turn them into floats, breaking D6.
-    with pytest.raises(ValueError, match="invalid JSON number"):
-        decode_json(b'{"amount": ' + literal + b"}")
+@pytest.mark.parametrize(
+    "number",
+    [b"NaN", b"Infinity", b"-Infinity", b"1e999999999999999999999", b"-1E+99999999999999999999"],
+)
+def test_decode_json_keeps_numbers_no_python_number_holds_as_text(number: bytes) -> None:
+    # Python's parser would turn the literals into floats (breaking D6), and Decimal refuses
+    # the exponent: one absurd value costs its field, not the whole body.
+    data = decode_json(b'{"amount": ' + number + b', "id": 7}')
+    assert data == {"amount": number.decode(), "id": 7}
+    assert type(data["amount"]) is OutOfRangeNumber
+
+
+def test_decode_json_keeps_integers_beyond_the_conversion_limit_as_text() -> None:
+    digits = "9" * 5000  # over sys.get_int_max_str_digits()
+    assert decode_json(f"[{digits}, 1]".encode()) == [OutOfRangeNumber(digits), 1]
+
+
+@pytest.mark.parametrize("depth", [10_000, 100_000])
+def test_decode_json_deep_nesting_is_not_json(depth: int) -> None:
+    with pytest.raises(ValueError, match="nested too deeply"):
+        decode_json(b"[" * depth)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        decode_json(b'{"a":' * depth + b"1" + b"}" * depth)
 
 
 @pytest.mark.parametrize("body", [b"<html>502 Bad Gateway</html>", b"", b"{", b"\xff\xfe"])
@@ -228,9 +247,18 @@ def test_decode_json_raises_value_error_on_non_json(body: bytes) -> None:
         ({"success": False, "data": None}, None, False),
         ({"success": True, "data": [1, 2]}, [1, 2], True),
         ({"success": True, "data": {"status": "PENDING"}}, {"status": "PENDING"}, True),
+        # The bare `data` wrapper the docs' polling samples read (D2), with or without a
+        # success flag, a message or meta.
+        ({"data": {"id": 1}}, {"id": 1}, None),
+        ({"data": None}, None, None),
+        ({"data": [1], "meta": {"page": 1}, "message": "ok"}, [1], None),
+        ({"success": "yes", "data": {"id": 1}}, {"id": 1}, None),
+        ({"success": 1, "data": {"id": 1}}, {"id": 1}, None),
+        ({"success": None, "data": {"id": 1}}, {"id": 1}, None),
     ],
+    ids=repr,
 )
-def test_unwrap_envelope_unwraps(document: Any, payload: Any, success: bool) -> None:
+def test_unwrap_envelope_unwraps(document: Any, payload: Any, success: bool | None) -> None:
     assert unwrap_envelope(document) == (payload, success)
 
 
@@ -240,11 +268,9 @@ def test_unwrap_envelope_unwraps(document: Any, payload: Any, success: bool) -> 
         {"id": 1, "status": "DELIVERED"},
         [{"id": 1}, {"id": 2}],
         [],
-        {"success": "yes", "data": {"id": 1}},
-        {"success": 1, "data": {"id": 1}},
-        {"success": None, "data": {"id": 1}},
         {"success": True},
-        {"data": {"id": 1}},
+        {"data": {"id": 1}, "id": 5},  # an object that has a `data` field is not a wrapper
+        {"data": [1], "links": {}},
         "text",
         None,
         Decimal("1.5"),
@@ -343,6 +369,11 @@ def _http_date(moment: datetime) -> str:
         ("Thu, 99 Foo 2025 nonsense", RATE_LIMIT_MESSAGE, 12.0),
         ("nan", RATE_LIMIT_MESSAGE, 12.0),
         ("inf", RATE_LIMIT_MESSAGE, 12.0),
+        ("inf", None, 86_400.0),  # finite and capped, never infinite
+        ("1e400", None, 86_400.0),
+        ("999999999", None, 86_400.0),
+        (None, "Retry after " + "9" * 400 + " seconds.", 86_400.0),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", None, 86_400.0),
         ("soon", None, None),
         (None, None, None),
         ("", "", None),

@@ -1,7 +1,8 @@
 """What a flaky network looks like from the SDK: retries, then typed errors.
 
 The sandbox injects faults; the client retries 5xx and dropped connections with jittered
-backoff and raises a typed exception once the retries are spent.
+backoff and raises a typed exception once the retries are spent. An order whose outcome
+cannot be told raises `OrderOutcomeUnknownError`: find it (or wait for it) by its reference.
     python examples/errors_and_retries.py
 """
 
@@ -10,7 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from octopus_async import APIConnectionError, OctopusClient, RetryPolicy, ServerError
+from octopus_async import (
+    APIConnectionError,
+    OctopusClient,
+    OrderOutcomeUnknownError,
+    RetryPolicy,
+    ServerError,
+)
 from octopus_async.sandbox import Fault, Sandbox
 
 
@@ -35,7 +42,22 @@ async def main() -> None:
             try:
                 await client.with_options(max_retries=2).data.currencies()
             except APIConnectionError as error:
-                print(f"no response: {error}")
+                print(f"no response: {error}\n")
+            sandbox.faults.clear()
+
+            # The worst case for an order: committed, its answer lost, and the lookups that
+            # would tell refused. The SDK says "maybe created", never "refused".
+            sandbox.faults.add(Fault.drop(), method="POST", path="/api/v1/orders", phase="after")
+            sandbox.faults.add(
+                Fault.error(429, retry_after="0"), method="GET", path="/api/v1/orders"
+            )
+            try:
+                await client.vouchers.orders.create(123, "10.00", 1, client_reference="maybe-1")
+            except OrderOutcomeUnknownError as error:
+                print(f"unknown outcome: {error}")
+            sandbox.faults.clear()
+            order = await client.vouchers.orders.find("maybe-1")  # later: it was created
+            print(f"found it later: order {order.id}, {order.status}")
 
 
 if __name__ == "__main__":

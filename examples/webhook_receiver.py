@@ -22,7 +22,7 @@ SECRET = "whsec_example"
 async def on_event(event: WebhookEvent) -> None:
     # Runs after the 200 went back to the sender: slow work here causes no retries.
     if isinstance(event, OrderEvent):
-        print(f"  event {event.type}: order {event.order.id} ({event.order.reference_code})")
+        print(f"  event {event.type}: order {event.data.id} ({event.data.client_reference})")
 
 
 async def main() -> None:
@@ -33,7 +33,7 @@ async def main() -> None:
     ):
         receiver = client.webhooks.handler(secret=SECRET, on_event=on_event, store=store)
         app = web.Application()
-        app.router.add_post("/webhooks", receiver.handle)
+        app.router.add_post("/webhooks", receiver)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -65,7 +65,7 @@ async def main() -> None:
         "X-Event-ID": "evt_abc123",
     }
     event = verify_webhook(body, headers, [SECRET, "whsec_previous"])  # rotation: both accepted
-    print(f"verified by hand: {event.type} for order {event.order.id}")
+    print(f"verified by hand: {event.type} for order {event.data.id}")
     try:
         verify_webhook(body + b" ", headers, SECRET)
     except WebhookVerificationError as error:

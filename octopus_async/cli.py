@@ -21,6 +21,7 @@ from .models.vouchers import VoucherOrder, VoucherOrderStatus
 from .models.webhooks import OrderEvent, WebhookEvent
 from .sandbox import Sandbox, SandboxConfig
 from .sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from .sandbox.shapes import SHAPE_VARIANTS, SHAPE_VARIANTS_IN_ORDER, shape_variant_names
 
 __all__ = ["main"]
 
@@ -186,11 +187,11 @@ async def _webhooks(client: OctopusClient, sandbox: Sandbox) -> None:
 
     def note(event: WebhookEvent) -> None:
         if isinstance(event, OrderEvent):
-            received.setdefault(event.order.id, time.monotonic())
+            received.setdefault(event.data.id, time.monotonic())
 
     receiver = client.webhooks.handler(secret="whsec_demo", on_event=note)
     app = web.Application()
-    app.router.add_post("/webhooks", receiver.handle)
+    app.router.add_post("/webhooks", receiver)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -259,6 +260,14 @@ _QUOTAS = {
 }
 
 
+def _shape_variants(text: str) -> frozenset[str]:
+    names = SHAPE_VARIANTS if text == "all" else {name.strip() for name in text.split(",")}
+    try:
+        return shape_variant_names(names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _wallet(text: str) -> tuple[str, Decimal]:
     currency, _, amount = text.partition("=")
     try:
@@ -324,6 +333,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="CUR=AMOUNT",
         help="open a wallet with this balance (repeatable; default USD, EUR and GBP)",
     )
+    sandbox_parser.add_argument(
+        "--shape-variants",
+        type=_shape_variants,
+        default=frozenset(),
+        metavar="all|NAME,...",
+        help="answer in other plausible shapes than the documented ones "
+        f"({', '.join(SHAPE_VARIANTS_IN_ORDER)})",
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -339,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rate_limits=_QUOTAS[args.rate_limits],
                 access_token_ttl=args.access_token_ttl,
                 seed=args.seed,
+                shape_variants=args.shape_variants,
             )
             asyncio.run(serve(config, args.host, args.port, args.webhook, args.webhook_secret))
     except KeyboardInterrupt:

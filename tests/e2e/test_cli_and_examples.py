@@ -6,6 +6,7 @@ import asyncio
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,10 @@ def test_demo_runs_against_the_embedded_sandbox():
     assert re.search(r"1 x GET  /api/v1/currencies\s+200", result.stdout)
 
 
-async def test_sandbox_command_serves_clients():
+@pytest.mark.parametrize(
+    "options", [[], ["--shape-variants", "all"]], ids=["documented", "variants"]
+)
+async def test_sandbox_command_serves_clients(options):
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -62,6 +66,7 @@ async def test_sandbox_command_serves_clients():
         "0",
         "--rate-limits",
         "production",
+        *options,
         stdout=asyncio.subprocess.PIPE,
     )
     try:
@@ -69,7 +74,12 @@ async def test_sandbox_command_serves_clients():
         banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
         url = re.search(r"(http://\S+)", banner).group(1)
         async with OctopusClient("sandbox-key", "sandbox-secret", base_url=url) as client:
-            assert len(await client.wallets.list()) == 3
+            wallets = await client.wallets.list()
+            assert {(w.currency, w.balance) for w in wallets} == {
+                ("USD", Decimal("10000.00")),
+                ("EUR", Decimal("5000.00")),
+                ("GBP", Decimal("2000.00")),
+            }
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 10) == 0

@@ -405,11 +405,12 @@ def _model_reader(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]
             aliases[field.name] = field.metadata["aliases"]
         # The type's own hook, told the type without None: the field's hook handles None.
         type_ = _without_none(field.type)
-        base = _bound(conv.get_structure_hook(type_), type_)
+        base = conv.get_structure_hook(type_)
         if field.default is attrs.NOTHING:
-            overrides[field.name] = override(struct_hook=_identifying(base, model, field.name))
+            field_hook = _identifying(base, type_, model, field.name)
         else:
-            overrides[field.name] = override(struct_hook=_lenient(base, model, field))
+            field_hook = _lenient(base, type_, model, field)
+        overrides[field.name] = override(struct_hook=field_hook)
     inner = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
     required = [f.name for f in attrs.fields(cls) if f.init and f.default is attrs.NOTHING]
     has_raw = "raw" in attrs.fields_dict(cls)
@@ -433,10 +434,6 @@ def _model_reader(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]
     return hook
 
 
-def _bound(hook: Callable[[Any, Any], Any], type_: Any) -> Callable[[Any], Any]:
-    return lambda value: hook(value, type_)
-
-
 def _without_none(type_: Any) -> Any:
     """`X` for `X | None`: the field's hook sees None before the type's hook would."""
     rest = [arg for arg in get_args(type_) if arg is not type(None)]
@@ -457,12 +454,14 @@ def _with_aliases(value: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...
     return value if renamed is None else renamed
 
 
-def _identifying(base: Callable[[Any], Any], model: str, name: str) -> Callable[[Any, Any], Any]:
+def _identifying(
+    base: Callable[[Any, Any], Any], type_: Any, model: str, name: str
+) -> Callable[[Any, Any], Any]:
     def hook(value: Any, _: Any) -> Any:
         if value is None:
             raise _Refused(model, name, "a value")
         try:
-            return base(value)
+            return base(value, type_)
         except _Refused:
             raise
         except _Unreadable as unreadable:
@@ -472,11 +471,13 @@ def _identifying(base: Callable[[Any], Any], model: str, name: str) -> Callable[
 
 
 def _lenient(
-    base: Callable[[Any], Any], model: str, field: attrs.Attribute[Any]
+    base: Callable[[Any, Any], Any], type_: Any, model: str, field: attrs.Attribute[Any]
 ) -> Callable[[Any, Any], Any]:
     default: Any = field.default
     make_default = default.factory if isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
     name = field.name
+    # Only a list or an object can report unreadable elements of its own (see below).
+    holds_elements = get_origin(type_) in (tuple, Mapping, dict)
 
     def fallback() -> Any:
         return make_default() if make_default is not None else default
@@ -484,10 +485,10 @@ def _lenient(
     def hook(value: Any, _: Any) -> Any:
         if value is None:
             return fallback()
-        problems = _problems.get()
+        problems = _problems.get() if holds_elements else None
         seen = len(problems) if problems is not None else 0
         try:
-            read_value = base(value)
+            read_value = base(value, type_)
         except _Refused as refused:
             _note(Problem(refused.model, refused.field, refused.expected))
         except _Unreadable as unreadable:

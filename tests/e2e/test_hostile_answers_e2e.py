@@ -24,7 +24,6 @@ from octopus_async import (
     InvalidRequestError,
     OctopusError,
     OrderOutcomeUnknownError,
-    PollPolicy,
     RateLimitError,
     RetryPolicy,
 )
@@ -235,35 +234,6 @@ async def test_a_list_that_ignores_the_page_number_ends(make_sandbox, make_clien
     assert len(walked) == len({t.id for t in walked}) == 2  # never the same item twice
     assert sandbox.state.count("GET", "/api/v1/transactions") == 2  # the repeat ends it
     assert "brought no item not seen earlier" in caplog.text
-
-
-async def test_sweeps_of_a_list_that_ignores_the_page_number_end(make_sandbox, make_client):
-    sandbox = await make_sandbox(
-        time_scale=0.01, topup_slow_share=0.0, topup_get_only_share=0.0, pagination_headers=False
-    )
-    client = make_client(sandbox, poll=PollPolicy(sweep_threshold=2).scaled(0.01))
-    first_page: list[object] = []
-
-    def the_first_page_again(document: object) -> object:
-        if not first_page and isinstance(document, list) and document:
-            first_page.append(document[-1:])  # one order: the others never show in a sweep
-        return first_page[0] if first_page else document
-
-    sandbox.faults.add(
-        Fault.reshape(the_first_page_again), method="GET", path="/api/v1/topups/orders"
-    )
-    waiters = [
-        client.topups.orders.submit(
-            4218, "0.99", input_data={"player_id": "5123456789"}, timeout=10
-        )
-        for _ in range(5)
-    ]
-
-    orders = [await waiter for waiter in waiters]
-
-    assert {order.status for order in orders} == {"DELIVERED"}
-    stats = client.scheduler.stats
-    assert stats.sweep_pages <= 2 * stats.sweeps  # each sweep stopped at the repeat
 
 
 @pytest.mark.parametrize(

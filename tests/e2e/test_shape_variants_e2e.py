@@ -213,6 +213,8 @@ async def test_an_esim_is_delivered_with_its_code_then_installed(client, sandbox
     assert order.lpa is not None
     found = await client.esim.orders.find("shapes-esim")
     assert (found.id, found.activation_code) == (order.id, record.activation_code)
+    delivered = [o async for o in client.esim.orders.list(status="delivered", page_size=1)]
+    assert [o.id for o in delivered] == [order.id]
 
     installed = await client.esim.orders.wait_installed(order, timeout=10)
     assert installed.installed

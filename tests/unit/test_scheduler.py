@@ -39,6 +39,7 @@ class Order:
     status: str = "PENDING"
     client_reference: str | None = None
     codes: bool = True  # False: a delivery listed without its codes
+    listed: bool = True  # False: only its GET shows it
 
 
 class Vertical:
@@ -50,6 +51,7 @@ class Vertical:
         self.gate = asyncio.Event()  # GETs answer only while it is set
         self.gate.set()
         self.failures: list[BaseException] = []  # raised by the next GETs, in turn
+        self.endless = False  # every page is the first, and says more follow
 
     def add(self, order_id: int, status: str = "PENDING", **fields: Any) -> Order:
         self.server[order_id] = Order(order_id, status, **fields)
@@ -70,8 +72,10 @@ class Vertical:
 
     async def _sweep_page(self, number: int) -> Page[dict[str, Any]]:
         self.calls.append(("page", number))
-        rows = tuple(attrs.asdict(o) for o in sorted(self.server.values(), key=lambda o: -o.id))
-        return Page(rows, number, 500, api_response([]))
+        listed = (o for o in sorted(self.server.values(), key=lambda o: -o.id) if o.listed)
+        rows = tuple(attrs.asdict(o) for o in listed)
+        headers = {"X-Has-More": "true"} if self.endless else {}
+        return Page(rows, number, 500, api_response([], headers))
 
     def _read_row(self, page: Page[dict[str, Any]], index: int) -> Order:
         return Order(**page.items[index])
@@ -252,3 +256,22 @@ async def test_closing_ends_every_wait_with_a_resume_token(scheduler):
     with pytest.raises(OrderWaitTimeout, match="the client was closed") as caught:
         await waiter
     assert caught.value.resume_token == waiter.resume_token()
+
+
+async def test_a_sweep_of_a_list_that_ignores_the_page_number_ends(caplog):
+    sweeping = PollScheduler(attrs.evolve(QUICK, sweep_threshold=2), None)
+    vertical = Vertical()
+    vertical.endless = True
+    sweeping.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1, "DELIVERED")
+    vertical.add(2, "DELIVERED", listed=False)  # a sweep that went on would never see it
+
+    orders = await asyncio.wait_for(
+        asyncio.gather(wait(sweeping, order_id=1), wait(sweeping, order_id=2)), 1
+    )
+
+    assert [order.id for order in orders] == [1, 2]
+    assert vertical.requests("page") == [1, 2]  # page 2 repeats page 1: the sweep ends
+    assert vertical.requests("get") == [2]  # what no page showed gets a GET of its own
+    assert "brought no item not seen earlier" in caplog.text
+    await sweeping.aclose()

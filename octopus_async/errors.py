@@ -254,7 +254,8 @@ class OrderOutcomeUnknownError(OctopusError):
     looking the order up by its `client_reference` failed or did not show it yet. Do not
     create it again with another reference: find it later with
     ``orders.find(client_reference)``, or wait for it with ``orders.submit`` /
-    ``client.resume``. The last error met is the cause (`__cause__`, also `last_error`).
+    ``client.resume``. The last error met is the cause (`__cause__`); `last_error` is the
+    same when it is an `OctopusError` (which pickles along), else None.
     """
 
     def __init__(

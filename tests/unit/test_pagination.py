@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import pytest
 from support import API
 from support import api_response as response
@@ -13,6 +14,8 @@ from support import api_response as response
 from octopus_async import APIResponseValidationError, AsyncPaginator, InvalidRequestError, Page
 from octopus_async._transport.http import APIResponse
 from octopus_async.pagination import PageSpec
+
+SPEC_500 = PageSpec(size_param="limit", max_size=500)
 
 
 def page(count: int, requested: int = 10, **headers: str) -> Page[int]:
@@ -64,6 +67,12 @@ def test_has_next(current, expected):
         (page(10, X_Page="3", X_Total_Pages="3.0"), True),
         (page(10, X_Per_Page="lots"), True),
         (page(9, X_Per_Page="lots"), False),
+        # Out of range: ignored, so a negative size cannot defeat the short-page stop.
+        (page(9, X_Per_Page="-5"), False),
+        (page(9, X_Per_Page="0"), False),
+        (page(9, X_Page="0", X_Total_Pages="3"), False),
+        (page(9, X_Page="-1", X_Total_Pages="3"), False),
+        (page(9, X_Per_Page="9" * 5000), False),
     ],
 )
 def test_malformed_headers_are_ignored(current, expected):
@@ -310,3 +319,34 @@ async def test_transactions_send_limit_and_page(wire, wire_client):
     assert items == []
     [(_, url)] = [key for key in wire.requests if key[0] == "GET"]
     assert url.query == {"limit": "25", "page": "1", "wallet_id": "3"}
+
+
+@attrs.frozen
+class Row:
+    """A listed item: every list endpoint's items have an id."""
+
+    id: int
+
+
+async def test_a_walk_ends_when_a_page_brings_nothing_new(caplog):
+    # A server that ignores `page` answers the same full page forever, saying there is more.
+    server = Server(*[([{"id": 1}, {"id": 2}], {"X-Has-More": "true"})] * 1000)
+
+    items = [item async for item in AsyncPaginator(server.fetch, Row, SPEC_500, page_size=2)]
+
+    assert [item.id for item in items] == [1, 2]  # never the same item twice
+    assert server.page_numbers == [1, 2]  # the second page repeats the first: the walk ends
+    assert "brought no item not seen earlier" in caplog.text
+
+
+async def test_a_page_partly_repeating_the_last_yields_only_the_new_items():
+    server = Server(
+        ([{"id": 1}, {"id": 2}], {"X-Has-More": "true"}),
+        ([{"id": 2}, {"id": 3}], {"X-Has-More": "false"}),
+    )
+
+    paginator = AsyncPaginator(server.fetch, Row, SPEC_500, page_size=2)
+    pages = [page async for page in paginator.pages()]
+
+    assert [[item.id for item in page.items] for page in pages] == [[1, 2], [3]]
+    assert server.page_numbers == [1, 2]

@@ -671,7 +671,7 @@ class PollScheduler:
                 by_reference[watch.client_reference] = watch
         oldest = min(unseen, default=0)
         complete = False
-        walk: Walk[Mapping[str, Any]] = Walk(lambda row: read_id(row.get("id")))
+        walk: Walk[Mapping[str, Any]] = Walk(_row_key)
         try:
             number = 1
             while unseen:
@@ -723,6 +723,13 @@ class PollScheduler:
                 else:
                     self._set_check(watch, now + self._interval(watch, now))
             self._poke()
+
+
+def _row_key(row: Mapping[str, Any]) -> object:
+    """What tells a listed row from the others: its id, or the whole row when the id
+    cannot be read (a page that repeats such rows must still end the sweep)."""
+    row_id = read_id(row.get("id"))
+    return row_id if row_id is not None else repr(row)
 
 
 def _share(quota: Quota | None, share: float) -> TokenBucket | None:

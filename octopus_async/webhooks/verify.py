@@ -57,7 +57,8 @@ def verify_webhook(
     `X-Event-ID` must be the body's event id. `X-OCTOPUS-WEBHOOK-TOKEN` is not looked at:
     it is never enough on its own. The signature does not cover `X-Timestamp` (D36), so a
     replayed body passes here with a fresh timestamp: de-duplicate by event id (the
-    receiver's `EventStore`) to refuse replays.
+    receiver's `EventStore`) to refuse replays. An empty secret raises
+    `InvalidRequestError`, as it does for a receiver.
     """
     return check_delivery(body, headers, webhook_secrets(secret), tolerance, now, _FIELD_WARNINGS)
 
@@ -70,6 +71,8 @@ def check_delivery(
     now: float | None,
     field_warnings: FieldWarnings,
 ) -> WebhookEvent:
+    """`verify_webhook` with the secrets checked already, reporting unreadable payload
+    fields to `field_warnings` (a receiver passes its client's)."""
     fields = CIMultiDict(headers)
     signature = _header(fields, "X-Signature")
     timestamp = _header(fields, "X-Timestamp")

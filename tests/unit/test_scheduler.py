@@ -52,6 +52,7 @@ class Vertical:
         self.gate.set()
         self.failures: list[BaseException] = []  # raised by the next GETs, in turn
         self.endless = False  # every page is the first, and says more follow
+        self.junk: list[dict[str, Any]] = []  # rows on every page whose ids cannot be read
 
     def add(self, order_id: int, status: str = "PENDING", **fields: Any) -> Order:
         self.server[order_id] = Order(order_id, status, **fields)
@@ -73,7 +74,7 @@ class Vertical:
     async def _sweep_page(self, number: int) -> Page[dict[str, Any]]:
         self.calls.append(("page", number))
         listed = (o for o in sorted(self.server.values(), key=lambda o: -o.id) if o.listed)
-        rows = tuple(attrs.asdict(o) for o in listed)
+        rows = (*(attrs.asdict(o) for o in listed), *self.junk)
         headers = {"X-Has-More": "true"} if self.endless else {}
         return Page(rows, number, 500, api_response([], headers))
 
@@ -258,10 +259,12 @@ async def test_closing_ends_every_wait_with_a_resume_token(scheduler):
     assert caught.value.resume_token == waiter.resume_token()
 
 
-async def test_a_sweep_of_a_list_that_ignores_the_page_number_ends(caplog):
+@pytest.mark.parametrize("junk", [[], [{"id": "not-a-number"}, {"id": None}]], ids=["", "junk"])
+async def test_a_sweep_of_a_list_that_ignores_the_page_number_ends(caplog, junk):
     sweeping = PollScheduler(attrs.evolve(QUICK, sweep_threshold=2), None)
     vertical = Vertical()
     vertical.endless = True
+    vertical.junk = junk  # rows without a readable id repeat too, and still end it
     sweeping.register(LISTS_TELL_ALL, vertical)
     vertical.add(1, "DELIVERED")
     vertical.add(2, "DELIVERED", listed=False)  # a sweep that went on would never see it

@@ -24,6 +24,7 @@ from octopus_async import (
     InvalidRequestError,
     OctopusError,
     OrderOutcomeUnknownError,
+    PollPolicy,
     RateLimitError,
     RetryPolicy,
 )
@@ -160,13 +161,15 @@ async def test_lookups_refused_after_a_lost_answer_are_an_unknown_outcome(sandbo
     assert found.id == held.id
 
 
-async def test_submit_waits_by_reference_through_an_unknown_outcome(sandbox, client):
+async def test_submit_waits_by_reference_through_an_unknown_outcome(sandbox, make_client):
+    # Polls every few milliseconds, so the deadline is far beyond the first check by reference.
+    client = make_client(sandbox, poll=PollPolicy().scaled(0.001))
     sandbox.faults.add(Fault.drop(), method="POST", path=ORDERS, phase="after", times=1)
     # The create's own lookups (1 + 4 transport retries) fail; later polls get through.
     sandbox.faults.add(Fault.error(429, retry_after="0"), method="GET", path=ORDERS, times=5)
 
     order = await client.vouchers.orders.create_and_wait(
-        123, "10.00", 2, client_reference="maybe-2", timeout=10
+        123, "10.00", 2, client_reference="maybe-2", timeout=30
     )
 
     [held] = sandbox.state.vouchers.orders.by_id.values()

@@ -11,6 +11,7 @@ from ._transport.events import (
 from ._transport.stores import FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 from .client import OctopusClient
+from .clock import Clock
 from .config import AuthPolicy, PollPolicy, Quota, RateLimits, RetryPolicy, Timeouts
 from .errors import (
     APIConnectionError,
@@ -28,6 +29,7 @@ from .errors import (
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
     PermissionDeniedError,
+    PollingStoppedError,
     RateLimitError,
     ServerError,
     ValidationError,
@@ -38,6 +40,7 @@ from .resources import RawResponse
 from .waiting.waiter import OrderWaiter
 
 __all__ = [
+    "Clock",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
@@ -58,6 +61,7 @@ __all__ = [
     "OrderFailedError",
     "OrderOutcomeUnknownError",
     "OrderWaitTimeout",
+    "PollingStoppedError",
     "OrderWaiter",
     "Page",
     "PermissionDeniedError",

@@ -10,9 +10,18 @@ import attrs
 from yarl import URL
 
 from ._transport.events import Hook
-from ._transport.http import RequestOptions, Transport
+from ._transport.http import Transport
 from ._transport.stores import MemoryTokenStore, TokenStore
-from .config import AuthPolicy, ClientConfig, PollPolicy, RateLimits, RetryPolicy, Timeouts
+from .clock import Clock
+from .config import (
+    AuthPolicy,
+    ClientConfig,
+    PollPolicy,
+    RateLimits,
+    RequestOptions,
+    RetryPolicy,
+    Timeouts,
+)
 from .resources._base import RawResponse, Requester, capture_responses
 from .resources.auth import Auth
 from .resources.data import ReferenceData, ReferenceDataCache
@@ -52,6 +61,8 @@ class OctopusClient:
     ``OCTOPUS_ENVIRONMENT`` and ``OCTOPUS_BASE_URL``; the environment defaults to the
     sandbox. The HTTP session opens on the first request and belongs to the event loop that
     made it. Close the client with ``async with`` or `aclose`; it never logs out on close.
+    `clock` is the source of time and jitter for polling, retries, rate limits and
+    deadlines (the event loop's clock; seed its random source for repeatable jitter).
     """
 
     config: ClientConfig
@@ -79,6 +90,7 @@ class OctopusClient:
         hooks: Sequence[Hook] = (),
         reference_data_ttl: float = 86400.0,
         max_connections: int = 100,
+        clock: Clock | None = None,
     ) -> None:
         config = ClientConfig.resolve(
             api_key=api_key,
@@ -93,17 +105,21 @@ class OctopusClient:
             reference_data_ttl=reference_data_ttl,
             max_connections=max_connections,
         )
-        transport = Transport(config, token_store=token_store or MemoryTokenStore(), hooks=hooks)
+        clock = clock if clock is not None else Clock()
+        transport = Transport(
+            config, token_store=token_store or MemoryTokenStore(), hooks=hooks, clock=clock
+        )
         scheduler = PollScheduler(
             config.poll,
             config.rate_limits.quotas.get("read"),
             max_hold=config.retry.max_retry_after,
+            clock=clock,
         )
         self._bind(
             config,
             transport,
             _Shared(
-                ReferenceDataCache(config.reference_data_ttl),
+                ReferenceDataCache(config.reference_data_ttl, clock.time),
                 KnownInputFields(),
                 ActivationCodes(),
                 scheduler,

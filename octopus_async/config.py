@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
 
 import attrs
@@ -26,6 +26,7 @@ __all__ = [
     "Environment",
     "Quota",
     "RateLimits",
+    "RequestOptions",
     "RetryPolicy",
     "Timeouts",
 ]
@@ -93,10 +94,47 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
-    def backoff(self, retries_done: int) -> float:
-        """Seconds to wait before the next retry: full jitter (D19)."""
-        ceiling = min(self.max_backoff, self.initial_backoff * 2**retries_done)
-        return random.uniform(0, ceiling)
+    def backoff(self, retries_done: int, rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait before the next retry: full jitter (D19); `rand` is the
+        random source (a `Clock`'s)."""
+        ceiling = min(self.max_backoff, self.initial_backoff * 2.0**retries_done)
+        return ceiling * rand()
+
+    def delay(
+        self,
+        retries_done: int,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        replayable: bool = True,
+        rand: Callable[[], float] = random.random,
+    ) -> float | None:
+        """The one retry decision: seconds to wait before retrying, or None to give up.
+
+        `status` is the HTTP status answered, None when no answer came (a connection
+        failure or a timeout). `replayable` is False for a request that must not be sent
+        twice unless the failure proves it was not processed: a 429, or (with no status)
+        a connection that was never made. A `Retry-After` longer than `max_retry_after`
+        is not slept but given up on.
+        """
+        if retries_done >= self.max_retries:
+            return None
+        if status is not None:
+            if status not in self.retry_statuses or not (replayable or status == 429):
+                return None
+            if retry_after is not None:
+                return retry_after if retry_after <= self.max_retry_after else None
+        elif not replayable:
+            return None
+        return self.backoff(retries_done, rand)
+
+
+@attrs.frozen
+class RequestOptions:
+    """Per-call settings: what `OctopusClient.with_options` overrides."""
+
+    timeouts: Timeouts
+    retry: RetryPolicy
 
 
 @attrs.frozen
@@ -219,9 +257,12 @@ class PollPolicy:
     install_slow_interval: float = attrs.field(default=450.0, validator=_positive)
     install_timeout: float = attrs.field(default=3600.0, validator=_positive)
 
-    def interval(self, age: float, *, install: bool = False) -> float:
-        """Seconds until the next check, jittered. `age` counts from the order's creation,
-        or for `install` waits from when the wait began."""
+    def interval(
+        self, age: float, *, install: bool = False, rand: Callable[[], float] = random.random
+    ) -> float:
+        """Seconds until the next check, jittered by `rand` (a `Clock`'s random source).
+        `age` counts from the order's creation, or for `install` waits from when the wait
+        began."""
         if install:
             fast = age < self.install_fast_period
             base = self.install_fast_interval if fast else self.install_slow_interval
@@ -229,7 +270,7 @@ class PollPolicy:
         else:
             base = self.fast_interval if age < self.fast_period else self.slow_interval
             spread = self.jitter
-        return base * random.uniform(1 - spread, 1 + spread)
+        return base * (1 - spread + 2 * spread * rand())
 
     def scaled(self, time_scale: float) -> PollPolicy:
         """The same policy with every duration multiplied by `time_scale`."""

@@ -16,7 +16,7 @@ OctopusError
 │   ├── RateLimitError (429, retry_after)   └── ServerError (5xx)
 ├── OrderOutcomeUnknownError (client_reference)   a create that may have landed
 ├── OrderFailedError (order, failure_code, failure_reason, is_user_fixable)
-├── OrderWaitTimeout (order, resume_token)
+├── OrderWaitTimeout (order, resume_token) ── PollingStoppedError
 └── WebhookVerificationError (reason)
 ```
 
@@ -48,6 +48,7 @@ __all__ = [
     "OrderOutcomeUnknownError",
     "OrderWaitTimeout",
     "PermissionDeniedError",
+    "PollingStoppedError",
     "RateLimitError",
     "ServerError",
     "ValidationError",
@@ -314,6 +315,14 @@ class OrderWaitTimeout(OctopusError):
         super().__init__(message)
         self.order = order
         self.resume_token = resume_token
+
+
+class PollingStoppedError(OrderWaitTimeout):
+    """The wait ended because the client's polling failed twice in a short time (a defect).
+
+    Like any `OrderWaitTimeout`, the order is untouched and goes on being fulfilled:
+    `resume_token` continues the wait, here or in another process.
+    """
 
 
 class WebhookVerificationError(OctopusError):

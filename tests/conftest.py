@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
-from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses
+from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses, virtual_time_loop
 
 from octopus_async import OctopusClient
 from octopus_async.sandbox import Sandbox, SandboxConfig
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every test's event loop runs on virtual time (see `virtual_time_loop`), except the
+    tests marked `real_time`: those wait for subprocesses or for tokens to expire."""
+    if item.get_closest_marker("real_time"):
+        return {"real_time": asyncio.new_event_loop}
+    return {"virtual_time": virtual_time_loop}
 
 
 @pytest.fixture

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import random
 from collections.abc import Mapping
 from typing import Any
 from unittest.mock import Mock
 
 import aiohttp
+import looptime
 from aioresponses import CallbackResult, aioresponses
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from octopus_async import RequestEvent, RequestFailed, ResponseReceived, RetryPolicy
 from octopus_async._transport.http import APIResponse
+
+
+def virtual_time_loop() -> asyncio.AbstractEventLoop:
+    """An event loop on virtual time (looptime): whenever every task waits for a timer,
+    the clock jumps to that timer, so an hour of polling runs in milliseconds and no
+    assertion depends on how busy the machine is. I/O still happens for real."""
+    return looptime.new_event_loop()
+
+
+class HighestDraw(random.Random):
+    """A random source that always draws the top of the range: every jitter at its
+    largest (`Clock(HighestDraw())`)."""
+
+    def random(self) -> float:
+        return 1.0
+
 
 # Retries that wait milliseconds, not seconds, so retry paths run fast.
 FAST_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.01)

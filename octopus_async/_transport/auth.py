@@ -5,23 +5,22 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import attrs
 import jwt
 
 from .._singleflight import SingleFlight
-from ..config import AuthPolicy
+from ..config import AuthPolicy, RequestOptions
 from ..errors import AuthenticationError
 from ..models.auth import TokenSet
 from .stores import TokenStore
 
-if TYPE_CHECKING:
-    from .http import RequestOptions, Transport
+__all__ = ["AuthSender", "TokenManager"]
 
-__all__ = ["TokenManager"]
+AuthSender = Callable[[str, Mapping[str, str], RequestOptions], Awaitable[TokenSet]]
+"""Sends an unauthenticated auth request (path, JSON body, options) and reads its tokens."""
 
 logger = logging.getLogger("octopus_async.auth")
 
@@ -52,7 +51,7 @@ class TokenManager:
 
     def __init__(
         self,
-        transport: Transport,
+        send: AuthSender,
         *,
         api_key: str,
         api_secret: str,
@@ -60,7 +59,7 @@ class TokenManager:
         store: TokenStore,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._transport = transport
+        self._send = send
         self._credentials = {"username": api_key, "password": api_secret}
         self._policy = policy
         self._store = store
@@ -69,6 +68,13 @@ class TokenManager:
         self._rejected: str | None = None
         self._flight: SingleFlight[_Held] = SingleFlight()
 
+    def current(self) -> str | None:
+        """The access token held, if it needs no renewal yet (no I/O)."""
+        held = self._held
+        if held is None or self._clock() >= held.renew_at:
+            return None
+        return held.tokens.access_token
+
     async def access_token(self, options: RequestOptions) -> str:
         """A token that is valid for a while yet, renewing it first if needed."""
         held = self._held
@@ -76,15 +82,18 @@ class TokenManager:
             held = await self._flight.run(lambda: self._renew(options))
         return held.tokens.access_token
 
-    def reject(self, access_token: str) -> None:
+    def reject(self, access_token: str) -> bool:
         """Record that the server answered 401 to a request carrying `access_token`.
 
-        The next `access_token` call renews it, unless it was replaced in the meantime.
+        Return True when it is the token held: the next `access_token` call renews it.
+        False means it was replaced in the meantime, and the newer one may well work.
         """
         held = self._held
-        if held is not None and held.tokens.access_token == access_token:
-            self._rejected = access_token
-            self._held = attrs.evolve(held, renew_at=float("-inf"))
+        if held is None or held.tokens.access_token != access_token:
+            return False
+        self._rejected = access_token
+        self._held = attrs.evolve(held, renew_at=float("-inf"))
+        return True
 
     async def login(self, options: RequestOptions) -> TokenSet:
         """Log in now, replacing whatever tokens are held."""
@@ -113,14 +122,7 @@ class TokenManager:
 
     async def _refresh_or_login(self, refresh_token: str, options: RequestOptions) -> TokenSet:
         try:
-            response = await self._transport.request(
-                "POST",
-                "/auth/refresh",
-                json={"refresh_token": refresh_token},
-                options=options,
-                authenticated=False,
-                sensitive=True,
-            )
+            tokens = await self._send("/auth/refresh", {"refresh_token": refresh_token}, options)
         except AuthenticationError:
             # Refresh tokens rotate: another client sharing the store may have used this
             # one already and saved what it got, which saves us a login.
@@ -137,7 +139,7 @@ class TokenManager:
             logger.info("refresh token rejected; logging in again")
             return await self._login(options)
         logger.debug("access token refreshed")
-        return response.parse(TokenSet)
+        return tokens
 
     async def _stored(self) -> TokenSet | None:
         """The store's tokens; a store that cannot be read counts as empty."""
@@ -148,15 +150,7 @@ class TokenManager:
             return None
 
     async def _login(self, options: RequestOptions) -> TokenSet:
-        response = await self._transport.request(
-            "POST",
-            "/auth/login",
-            json=self._credentials,
-            options=options,
-            authenticated=False,
-            sensitive=True,
-        )
-        tokens = response.parse(TokenSet)
+        tokens = await self._send("/auth/login", self._credentials, options)
         logger.info("logged in (client_id=%s)", tokens.client_id)
         return tokens
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import platform
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import aiohttp
@@ -15,7 +18,8 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .._version import __version__
-from ..config import ClientConfig, RetryPolicy, Timeouts
+from ..clock import Clock
+from ..config import ClientConfig, EndpointClass, RequestOptions
 from ..errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -32,6 +36,7 @@ from ..errors import (
     ValidationError,
 )
 from ..models._convert import FieldWarnings, ShapeError, read
+from ..models.auth import TokenSet
 from .auth import TokenManager
 from .events import (
     Hook,
@@ -62,14 +67,6 @@ logger = logging.getLogger("octopus_async.http")
 _USER_AGENT = (
     f"octopus-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
-
-
-@attrs.frozen
-class RequestOptions:
-    """Per-call settings: what `OctopusClient.with_options` overrides."""
-
-    timeouts: Timeouts
-    retry: RetryPolicy
 
 
 @attrs.frozen
@@ -130,34 +127,53 @@ _CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 class Transport:
     """Sends API requests for one client over one lazily created aiohttp session.
 
-    A request gets an X-Request-Id, a bearer token (renewed or replayed once after a 401),
-    a slot from the rate limiter, and retries for connection failures, timeouts, 429 and
-    5xx. It returns an `APIResponse` or raises an exception from `octopus_async.errors`.
+    A request gets an X-Request-Id, a slot from the rate limiter, a pooled connection, and
+    only then a bearer token (renewed, or replayed once after a 401), so time spent
+    waiting for the pool never expires the token a request carries. Connection failures,
+    timeouts, 429 and 5xx are retried per `RetryPolicy.delay`. It returns an `APIResponse`
+    or raises an exception from `octopus_async.errors`.
     """
 
     def __init__(
-        self, config: ClientConfig, *, token_store: TokenStore, hooks: Sequence[Hook] = ()
+        self,
+        config: ClientConfig,
+        *,
+        token_store: TokenStore,
+        hooks: Sequence[Hook] = (),
+        clock: Clock | None = None,
     ) -> None:
         self._config = config
         self._base = str(config.base_url).rstrip("/")
-        self._limiter = RateLimiter(config.rate_limits)
+        self.clock = clock if clock is not None else Clock()
+        self._limiter = RateLimiter(config.rate_limits, self.clock.time)
         self._hooks = tuple(hooks)
         self.field_warnings = FieldWarnings()
         self.tokens = TokenManager(
-            self,
+            self._send_auth,
             api_key=config.api_key,
             api_secret=config.api_secret,
             policy=config.auth,
             store=token_store,
         )
         self._session: aiohttp.ClientSession | None = None
+        # Authenticated requests take a slot here before their token; login and refresh do
+        # not (the requests waiting for a token hold the slots), and the session has one
+        # connection more than there are slots for them.
+        self._slots = asyncio.Semaphore(config.max_connections)
         self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._server_date: str | None = None
+        self._server_offset = timedelta(0)
         self._closed = False
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def server_time(self) -> datetime:
+        """Now by the server's clock: the local clock corrected by the offset that the
+        latest response's `Date` header showed (to the second)."""
+        return datetime.now(timezone.utc) + self._server_offset
 
     async def aclose(self) -> None:
         """Close the session; the transport cannot be used afterwards."""
@@ -179,7 +195,7 @@ class Transport:
             )
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._config.max_connections),
+                connector=aiohttp.TCPConnector(limit=self._config.max_connections + 1),
                 headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
             )
         return self._session
@@ -204,119 +220,184 @@ class Transport:
         connection, a 429); any other failure is raised at once for the caller to settle,
         since the server may have acted on the request.
         """
-        session = self._get_session()
-        request_id = new_request_id()
-        url = URL(self._base + path)
-        query = encode_query(params) if params else None
-        body = encode_json(json) if json is not None else None
-        timeout = self._timeout(
-            options.timeouts.connect,
-            read_timeout if read_timeout is not None else options.timeouts.read,
+        call = _Call(
+            method,
+            path,
+            request_id=new_request_id(),
+            url=URL(self._base + path),
+            query=encode_query(params) if params else None,
+            body=encode_json(json) if json is not None else None,
+            timeout=self._timeout(
+                options.timeouts.connect,
+                read_timeout if read_timeout is not None else options.timeouts.read,
+            ),
+            endpoint=endpoint_class(method, path),
         )
-        endpoint = endpoint_class(method, path)
-        policy = options.retry
-        retries = 0
-        attempt = 0
-        replayed_after_401 = False
+        retries = superseded = 0
+        renewed = False
         while True:
-            attempt += 1
-            await self._limiter.acquire(endpoint)
-            headers = {"X-Request-Id": request_id}
-            token = await self.tokens.access_token(options) if authenticated else None
-            if token is not None:
+            call.attempt += 1
+            try:
+                status, headers, content, token = await self._send(call, options, authenticated)
+            except _CONNECTION_ERRORS as exc:
+                failure = _connection_error(exc, method, path, call.request_id)
+                delay = options.retry.delay(
+                    retries, replayable=idempotent or _never_sent(exc), rand=self.clock.random
+                )
+                if delay is None:
+                    raise failure from exc
+                reason = type(failure).__name__
+            else:
+                server_request_id = headers.get("X-Request-Id", call.request_id)
+                if 200 <= status < 300:
+                    return self._response(
+                        call, status, headers, server_request_id, content, sensitive
+                    )
+                if status == 401 and token is not None:
+                    if self.tokens.reject(token):
+                        if not renewed:  # the token held was refused: renew it, once
+                            renewed = True
+                            continue
+                    elif superseded < _MAX_SUPERSEDED:
+                        # A newer token replaced it while this request waited: trying
+                        # that one spends no renewal.
+                        superseded += 1
+                        continue
+                error = _status_error(
+                    status,
+                    headers,
+                    server_request_id,
+                    content,
+                    withheld=sensitive,
+                    secrets=(self._config.api_secret, token, *_secrets_in(json)),
+                )
+                retry_after = parse_retry_after(headers.get("Retry-After"), error.message)
+                if status == 429 and retry_after is not None:
+                    # Pause the class for every caller, whether or not this one retries, for
+                    # no longer than the client's own limit (a per-call view does not decide).
+                    pause = min(retry_after, self._config.retry.max_retry_after)
+                    self._limiter.defer(call.endpoint, pause)
+                delay = options.retry.delay(
+                    retries,
+                    status=status,
+                    retry_after=retry_after,
+                    replayable=idempotent,
+                    rand=self.clock.random,
+                )
+                if delay is None:
+                    raise error
+                reason = f"HTTP {status}"
+            retries += 1
+            self._announce_retry(call, delay, reason)
+            await self.clock.sleep(delay)
+
+    async def _send(
+        self, call: _Call, options: RequestOptions, authenticated: bool
+    ) -> tuple[int, CIMultiDictProxy[str], bytes, str | None]:
+        """One attempt: status, headers, body, and the token it carried."""
+        session = self._get_session()
+        await self._limiter.acquire(call.endpoint)
+        headers = {"X-Request-Id": call.request_id}
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+        token = None
+        async with self._slots if authenticated else _NO_SLOT:
+            if authenticated:
+                token = self.tokens.current() or await self.tokens.access_token(options)
                 headers["Authorization"] = f"Bearer {token}"
-            if body is not None:
-                headers["Content-Type"] = "application/json"
             if self._hooks:  # events cost a little: made only for someone to receive them
-                self._emit(RequestStarted(method, path, request_id, attempt))
+                self._emit(RequestStarted(call.method, call.path, call.request_id, call.attempt))
             started = time.perf_counter()
             try:
                 async with session.request(
-                    method,
-                    url,
-                    params=query,
-                    data=body,
+                    call.method,
+                    call.url,
+                    params=call.query,
+                    data=call.body,
                     headers=headers,
-                    timeout=timeout,
+                    timeout=call.timeout,
                     allow_redirects=False,
                 ) as raw:
                     content = await raw.read()
             except _CONNECTION_ERRORS as exc:
-                elapsed = time.perf_counter() - started
+                call.elapsed = time.perf_counter() - started
                 self._emit(
-                    RequestFailed(method, path, request_id, attempt, type(exc).__name__, elapsed)
+                    RequestFailed(
+                        call.method,
+                        call.path,
+                        call.request_id,
+                        call.attempt,
+                        type(exc).__name__,
+                        call.elapsed,
+                    )
                 )
-                failure = _connection_error(exc, method, path, request_id)
-                if retries >= policy.max_retries or not (idempotent or _never_sent(exc)):
-                    raise failure from exc
-                delay = policy.backoff(retries)
-                retries += 1
-                self._announce_retry(
-                    method, path, request_id, attempt, delay, type(failure).__name__
+                raise
+        call.elapsed = time.perf_counter() - started
+        status = raw.status
+        if self._hooks:
+            self._emit(
+                ResponseReceived(
+                    call.method, call.path, call.request_id, call.attempt, status, call.elapsed
                 )
-                await asyncio.sleep(delay)
-                continue
-            elapsed = time.perf_counter() - started
-            status = raw.status
-            server_request_id = raw.headers.get("X-Request-Id", request_id)
-            if self._hooks:
-                self._emit(ResponseReceived(method, path, request_id, attempt, status, elapsed))
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s -> %d in %.1f ms (request_id=%s, attempt=%d)",
-                    method,
-                    path,
-                    status,
-                    elapsed * 1000,
-                    server_request_id,
-                    attempt,
-                )
-            if 200 <= status < 300:
-                data, problem = _decode(content)
-                response = APIResponse(
-                    method,
-                    path,
-                    status,
-                    raw.headers,
-                    server_request_id,
-                    content,
-                    data,
-                    elapsed,
-                    attempt,
-                    sensitive,
-                    self.field_warnings,
-                )
-                if problem is not None:
-                    raise response.invalid(problem)
-                return response
-            if status == 401 and token is not None and not replayed_after_401:
-                replayed_after_401 = True
-                self.tokens.reject(token)
-                continue
-            error = _status_error(
-                status,
-                raw.headers,
-                server_request_id,
-                content,
-                withheld=sensitive,
-                secrets=(self._config.api_secret, token, *_secrets_in(json)),
             )
-            retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
-            if status == 429 and retry_after is not None:
-                # Pause the class for every caller, whether or not this one retries, for
-                # no longer than the client's own limit (a per-call view does not decide).
-                pause = min(retry_after, self._config.retry.max_retry_after)
-                self._limiter.defer(endpoint, pause)
-            if status not in policy.retry_statuses or retries >= policy.max_retries:
-                raise error
-            if not idempotent and status != 429:
-                raise error
-            if retry_after is not None and retry_after > policy.max_retry_after:
-                raise error
-            delay = retry_after if retry_after is not None else policy.backoff(retries)
-            retries += 1
-            self._announce_retry(method, path, request_id, attempt, delay, f"HTTP {status}")
-            await asyncio.sleep(delay)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (request_id=%s, attempt=%d)",
+                call.method,
+                call.path,
+                status,
+                call.elapsed * 1000,
+                raw.headers.get("X-Request-Id", call.request_id),
+                call.attempt,
+            )
+        date = raw.headers.get("Date")
+        if date is not None and date != self._server_date:
+            self._note_server_date(date)
+        return status, raw.headers, content, token
+
+    def _response(
+        self,
+        call: _Call,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        request_id: str,
+        content: bytes,
+        sensitive: bool,
+    ) -> APIResponse:
+        data, problem = _decode(content)
+        response = APIResponse(
+            call.method,
+            call.path,
+            status,
+            headers,
+            request_id,
+            content,
+            data,
+            call.elapsed,
+            call.attempt,
+            sensitive,
+            self.field_warnings,
+        )
+        if problem is not None:
+            raise response.invalid(problem)
+        return response
+
+    async def _send_auth(
+        self, path: str, body: Mapping[str, str], options: RequestOptions
+    ) -> TokenSet:
+        response = await self.request(
+            "POST", path, json=body, options=options, authenticated=False, sensitive=True
+        )
+        return response.parse(TokenSet)
+
+    def _note_server_date(self, date: str) -> None:
+        self._server_date = date
+        try:
+            server_now = parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return  # not an HTTP date: the offset stays as it was
+        if server_now.tzinfo is not None:
+            self._server_offset = server_now - datetime.now(timezone.utc)
 
     def _timeout(self, connect: float, read_timeout: float) -> aiohttp.ClientTimeout:
         # Connect and read only: time spent waiting for a free connection in the pool is
@@ -327,19 +408,19 @@ class Transport:
             self._timeouts[(connect, read_timeout)] = timeout
         return timeout
 
-    def _announce_retry(
-        self, method: str, path: str, request_id: str, attempt: int, delay: float, reason: str
-    ) -> None:
+    def _announce_retry(self, call: _Call, delay: float, reason: str) -> None:
         logger.info(
             "%s %s failed (%s); retrying in %.2f s (request_id=%s, attempt=%d)",
-            method,
-            path,
+            call.method,
+            call.path,
             reason,
             delay,
-            request_id,
-            attempt,
+            call.request_id,
+            call.attempt,
         )
-        self._emit(RetryScheduled(method, path, request_id, attempt, delay, reason))
+        self._emit(
+            RetryScheduled(call.method, call.path, call.request_id, call.attempt, delay, reason)
+        )
 
     def _emit(self, event: RequestEvent) -> None:
         for hook in self._hooks:
@@ -347,6 +428,26 @@ class Transport:
                 hook(event)
             except Exception:
                 logger.exception("a request hook raised; the request goes on")
+
+
+_MAX_SUPERSEDED = 3  # replays with a token newer than the one a 401 refused
+_NO_SLOT = contextlib.nullcontext()
+
+
+@attrs.define
+class _Call:
+    """One API call across its attempts."""
+
+    method: str
+    path: str
+    request_id: str
+    url: URL
+    query: Any
+    body: bytes | None
+    timeout: aiohttp.ClientTimeout
+    endpoint: EndpointClass | None
+    attempt: int = 0
+    elapsed: float = 0.0
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-import time
 from collections.abc import Callable
 
 from ..config import EndpointClass, Quota, RateLimits
@@ -45,19 +44,18 @@ class TokenBucket:
     timer each, however many are waiting.
     """
 
-    def __init__(
-        self, quota: Quota, headroom: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, quota: Quota, headroom: float, clock: Callable[[], float]) -> None:
         spare = max(1, math.ceil(quota.requests * headroom))
         self.capacity = float(max(1, quota.requests - spare))
         self.rate = quota.requests / quota.period
         self._clock = clock
         self._tokens = self.capacity
-        self._updated = clock()
+        self._updated: float | None = None  # read on first use: the clock may need a loop
 
     def _refill(self) -> None:
         now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        if self._updated is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
     def reserve(self) -> float:
@@ -104,9 +102,10 @@ class TokenBucket:
 class RateLimiter:
     """The buckets of one client, keyed by endpoint class."""
 
-    def __init__(self, limits: RateLimits) -> None:
+    def __init__(self, limits: RateLimits, clock: Callable[[], float]) -> None:
         self._buckets = {
-            name: TokenBucket(quota, limits.headroom) for name, quota in limits.quotas.items()
+            name: TokenBucket(quota, limits.headroom, clock)
+            for name, quota in limits.quotas.items()
         }
 
     async def acquire(self, endpoint: EndpointClass | None) -> None:

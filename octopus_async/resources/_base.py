@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
 import attrs
 from multidict import CIMultiDictProxy
 
-from .._transport.http import APIResponse, RequestOptions, Transport
+from .._transport.http import APIResponse, Transport
+from ..config import RequestOptions
 from ..errors import InvalidRequestError
 from ..pagination import AsyncPaginator, PageSpec
 
@@ -86,6 +88,11 @@ class Requester:
     def __init__(self, transport: Transport, options: RequestOptions) -> None:
         self.transport = transport
         self.options = options
+        self.clock = transport.clock
+
+    def server_time(self) -> datetime:
+        """Now, by the server's clock."""
+        return self.transport.server_time()
 
     async def request(
         self,

@@ -9,10 +9,10 @@ anything is sent again. Once an attempt may have reached the server, no error ma
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -32,10 +32,7 @@ from ..models._convert import evolve
 from ..pagination import AsyncPaginator, Page, PageSpec
 from ._base import Requester, Resource, require_id
 
-if TYPE_CHECKING:
-    from ..waiting.waiter import OrderWaiter
-
-__all__ = ["OrderEndpoint", "Orders", "Waiting"]
+__all__ = ["OrderEndpoint", "OrderSource", "Orders", "PendingOrder", "Waits"]
 
 logger = logging.getLogger("octopus_async.orders")
 
@@ -49,31 +46,91 @@ class _Order(Protocol):
 
 
 OrderT = TypeVar("OrderT", bound=_Order)
+O = TypeVar("O")  # noqa: E741
+O_co = TypeVar("O_co", covariant=True)
 
 
-class Waiting(Protocol):
+class OrderSource(Protocol[O]):
+    """What polling needs from a vertical's orders; every `Orders` resource is one."""
+
+    async def get(self, order_id: int) -> O:
+        """The order as the server reports it now."""
+        ...
+
+    async def find(self, client_reference: str) -> O | None:
+        """The order created with `client_reference`, or None."""
+        ...
+
+    async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
+        """Page `number` of all orders, newest first, as large as allowed, as JSON."""
+        ...
+
+    def read_row(self, page: Page[Mapping[str, Any]], index: int) -> O:
+        """Item `index` of a `sweep_page`, as an order."""
+        ...
+
+    def lacks_detail(self, order: O) -> bool:
+        """Whether `order` (read from a list) has settled without what only its GET carries."""
+        ...
+
+    def server_time(self) -> datetime:
+        """Now, by the server's clock (as its `Date` headers tell)."""
+        ...
+
+
+class PendingOrder(Protocol[O_co]):
+    """One order's outcome, as `wait` and `submit` return it: an `OrderWaiter`."""
+
+    @property
+    def order(self) -> O_co | None: ...
+
+    @property
+    def order_id(self) -> int | None: ...
+
+    @property
+    def client_reference(self) -> str | None: ...
+
+    @property
+    def deadline(self) -> datetime: ...
+
+    def done(self) -> bool: ...
+
+    def cancel(self) -> bool: ...
+
+    def cancelled(self) -> bool: ...
+
+    def result(self) -> O_co: ...
+
+    def exception(self) -> BaseException | None: ...
+
+    def resume_token(self) -> str: ...
+
+    def __await__(self) -> Generator[Any, None, O_co]: ...
+
+
+class Waits(Protocol):
     """The client's poll scheduler, as the order resources see it."""
 
     def watch(
         self,
         vertical: str,
         *,
-        order: Any,
+        order: O | None,
         order_id: int | None,
         client_reference: str | None,
         timeout: float | None,
         accept_partial: bool,
-    ) -> Any: ...
+    ) -> PendingOrder[O]: ...
 
     def submit(
         self,
         vertical: str,
-        create: Callable[[], Coroutine[Any, Any, Any]],
+        create: Callable[[], Awaitable[O]],
         *,
         client_reference: str,
         timeout: float | None,
         accept_partial: bool,
-    ) -> Any: ...
+    ) -> PendingOrder[O]: ...
 
 
 @attrs.frozen
@@ -92,12 +149,10 @@ class Orders(Resource, Generic[OrderT]):
     """The order verbs every vertical shares; each vertical adds its typed `create`,
     `submit` and `create_and_wait`."""
 
-    def __init__(
-        self, requester: Requester, endpoint: OrderEndpoint[OrderT], waiting: Waiting
-    ) -> None:
+    def __init__(self, requester: Requester, endpoint: OrderEndpoint[OrderT], waits: Waits) -> None:
         super().__init__(requester)
         self._endpoint = endpoint
-        self._waiting = waiting
+        self._waits = waits
 
     def wait(
         self,
@@ -105,7 +160,7 @@ class Orders(Resource, Generic[OrderT]):
         *,
         timeout: float | None = None,
         accept_partial: bool = False,
-    ) -> OrderWaiter[OrderT]:
+    ) -> PendingOrder[OrderT]:
         """A waiter for an existing order (or its id) that resolves once it settles.
 
         A settled order resolves at once, with no request. Without `timeout` the wait
@@ -115,13 +170,13 @@ class Orders(Resource, Generic[OrderT]):
 
     def _wait(
         self, vertical: str, order: OrderT | int, timeout: float | None, accept_partial: bool
-    ) -> OrderWaiter[OrderT]:
+    ) -> PendingOrder[OrderT]:
         if isinstance(order, int):
             require_id(order, "order")
             known, order_id, reference = None, order, None
         else:
             known, order_id, reference = order, order.id, order.client_reference
-        waiter = self._waiting.watch(
+        return self._waits.watch(
             vertical,
             order=known,
             order_id=order_id,
@@ -129,18 +184,17 @@ class Orders(Resource, Generic[OrderT]):
             timeout=timeout,
             accept_partial=accept_partial,
         )
-        return cast("OrderWaiter[OrderT]", waiter)
 
     def _received(self, order: OrderT) -> OrderT:
         """Every order this resource hands out passes here; a vertical may complete it with
         what the server stopped sending (eSIM activation codes)."""
         return order
 
-    async def _sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
-        """One page of all orders, newest first, as large as the endpoint allows (D31).
+    async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
+        """Page `number` of all orders, newest first, as large as the endpoint allows (D31).
 
         The items are left as JSON objects: a sweep reads only the orders it watches
-        (with `_read_row`), which saves structuring hundreds it does not.
+        (with `read_row`), which saves structuring hundreds it does not.
         """
         endpoint = self._endpoint
         size = endpoint.pages.max_size
@@ -155,10 +209,14 @@ class Orders(Resource, Generic[OrderT]):
             raise response.invalid("expected a JSON array of objects")
         return Page(tuple(rows), number, size, response)
 
-    def _read_row(self, page: Page[Mapping[str, Any]], index: int) -> OrderT:
-        """Item `index` of a sweep page, as an order."""
+    def read_row(self, page: Page[Mapping[str, Any]], index: int) -> OrderT:
+        """Item `index` of a `sweep_page`, as an order."""
         order = page.response.parse_part(page.items[index], self._endpoint.order_type, f"[{index}]")
         return self._received(order)
+
+    def server_time(self) -> datetime:
+        """Now, by the server's clock (as its `Date` headers tell)."""
+        return self._requester.server_time()
 
     async def get(self, order_id: int) -> OrderT:
         """The order as the server reports it now."""
@@ -221,17 +279,16 @@ class Orders(Resource, Generic[OrderT]):
         *,
         timeout: float | None,
         accept_partial: bool,
-    ) -> OrderWaiter[OrderT]:
+    ) -> PendingOrder[OrderT]:
         """A waiter that creates the order from `body`, then waits for it to settle."""
         reference = _reference(client_reference)
-        waiter = self._waiting.submit(
+        return self._waits.submit(
             self._endpoint.vertical,
             lambda: self._create_as(body, reference),
             client_reference=reference,
             timeout=timeout,
             accept_partial=accept_partial,
         )
-        return cast("OrderWaiter[OrderT]", waiter)
 
     async def _create_as(self, body: Mapping[str, Any], reference: str) -> OrderT:
         """Every error raised here carries the order's `client_reference`."""
@@ -290,16 +347,22 @@ class Orders(Resource, Generic[OrderT]):
                     return await self._recovered(
                         existing, f"a lost answer ({type(failure).__name__})"
                     )
-                if retries >= options.retry.max_retries:
+                # No lookup shows it, so a re-send cannot duplicate it.
+                delay = options.retry.delay(
+                    retries,
+                    status=getattr(failure, "status", None),
+                    retry_after=getattr(failure, "retry_after", None),
+                    rand=self._requester.clock.random,
+                )
+                if delay is None:
                     raise _unknown(reference, "its answer was lost", failure) from failure
-                delay = options.retry.backoff(retries)
                 retries += 1
                 logger.info(
                     "order %s: no lookup shows it; sending the create again in %.2f s",
                     reference,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await self._requester.clock.sleep(delay)
                 continue
             except OctopusError as refusal:
                 if may_exist:
@@ -313,11 +376,14 @@ class Orders(Resource, Generic[OrderT]):
         """The order that `cause` shows exists, found by its reference with backoff (lists
         may lag), or `OrderOutcomeUnknownError`."""
         existing = await self._lookup(reference, cause)
-        retry = self._requester.options.retry
-        for attempt in range(retry.max_retries):
-            if existing is not None:
+        retry, clock = self._requester.options.retry, self._requester.clock
+        lookups = 0
+        while existing is None:
+            delay = retry.delay(lookups, rand=clock.random)
+            if delay is None:
                 break
-            await asyncio.sleep(retry.backoff(attempt))
+            await clock.sleep(delay)
+            lookups += 1
             existing = await self._lookup(reference, cause)
         if existing is None:
             raise _unknown(reference, f"{after}, and lookups do not show it yet", cause)
@@ -359,11 +425,11 @@ class Orders(Resource, Generic[OrderT]):
 
     async def _complete(self, order: OrderT) -> OrderT:
         """An order found in a list, with what only its single GET carries."""
-        return await self.get(order.id) if self._incomplete(order) else order
+        return await self.get(order.id) if self.lacks_detail(order) else order
 
-    def _incomplete(self, order: OrderT) -> bool:
-        """True when `order` has settled but lacks what only its single GET carries
-        (the codes a list may leave out); a sweep fetches such orders before resolving."""
+    def lacks_detail(self, order: OrderT) -> bool:
+        """True when `order` (read from a list) has settled but lacks what only its single
+        GET carries (the codes a list may leave out); a sweep fetches such orders."""
         return False
 
 

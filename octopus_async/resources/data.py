@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -53,7 +52,7 @@ class _CachedList(Generic[T]):
 class ReferenceDataCache:
     """The cached lists of one client, shared by all its `with_options` views."""
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
         self.countries = _CachedList("/api/v1/countries", Country, ttl, clock)
         self.currencies = _CachedList("/api/v1/currencies", Currency, ttl, clock)
         self.categories = _CachedList("/api/v1/categories", Category, ttl, clock)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequestError
 from ..models._convert import evolve
@@ -13,10 +12,7 @@ from ..models.charges import ChargesQuote
 from ..models.esim import EsimOrder, EsimOrderStatus, EsimProduct, EsimVariant
 from ..pagination import AsyncPaginator, PageSpec
 from ._base import Requester, Resource, require_amount, require_email, require_id
-from ._orders import OrderEndpoint, Orders, Waiting
-
-if TYPE_CHECKING:
-    from ..waiting.waiter import OrderWaiter
+from ._orders import OrderEndpoint, Orders, PendingOrder, Waits
 
 __all__ = ["ActivationCodes", "Esim", "EsimOrders", "EsimProducts", "EsimVariants"]
 
@@ -103,8 +99,8 @@ class EsimOrders(Orders[EsimOrder]):
     `wait_active` follow the device side afterwards, by single GETs on the install cadence.
     """
 
-    def __init__(self, requester: Requester, waiting: Waiting, codes: ActivationCodes) -> None:
-        super().__init__(requester, _ORDERS, waiting)
+    def __init__(self, requester: Requester, waits: Waits, codes: ActivationCodes) -> None:
+        super().__init__(requester, _ORDERS, waits)
         self._codes = codes
 
     async def create(
@@ -134,7 +130,7 @@ class EsimOrders(Orders[EsimOrder]):
         wallet_id: int | None = None,
         quantity: int = 1,
         timeout: float | None = None,
-    ) -> OrderWaiter[EsimOrder]:
+    ) -> PendingOrder[EsimOrder]:
         """`create` in the background, raced against `timeout`; returns a waiter at once.
 
         A DELIVERED answer resolves it with no poll; a PENDING one hands over to polling.
@@ -164,7 +160,7 @@ class EsimOrders(Orders[EsimOrder]):
 
     def wait_installed(
         self, order: EsimOrder | int, *, timeout: float | None = None
-    ) -> OrderWaiter[EsimOrder]:
+    ) -> PendingOrder[EsimOrder]:
         """A waiter that resolves once the profile is on a device (ACTIVE, or EXPIRED since).
 
         Only single GETs refresh install state; they follow the install cadence (D30) for
@@ -174,7 +170,7 @@ class EsimOrders(Orders[EsimOrder]):
 
     def wait_active(
         self, order: EsimOrder | int, *, timeout: float | None = None
-    ) -> OrderWaiter[EsimOrder]:
+    ) -> PendingOrder[EsimOrder]:
         """A waiter that resolves once the eSIM was first used (`activated_at`) or expired."""
         return self._wait("esim.activated", order, timeout, False)
 
@@ -202,7 +198,7 @@ class EsimOrders(Orders[EsimOrder]):
     def _received(self, order: EsimOrder) -> EsimOrder:
         return self._codes.complete(order)
 
-    def _incomplete(self, order: EsimOrder) -> bool:
+    def lacks_detail(self, order: EsimOrder) -> bool:
         # Lists never carry the activation code; the single GET does until installation.
         return order.status == EsimOrderStatus.DELIVERED and order.activation_code is None
 
@@ -228,11 +224,11 @@ def _body(
 class Esim(Resource):
     """`client.esim`: `products`, `variants`, `orders` and `charges`."""
 
-    def __init__(self, requester: Requester, waiting: Waiting, codes: ActivationCodes) -> None:
+    def __init__(self, requester: Requester, waits: Waits, codes: ActivationCodes) -> None:
         super().__init__(requester)
         self.products = EsimProducts(requester)
         self.variants = EsimVariants(requester)
-        self.orders = EsimOrders(requester, waiting, codes)
+        self.orders = EsimOrders(requester, waits, codes)
 
     async def charges(
         self, product_id: int, amount: Decimal | int | str, *, wallet_id: int | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ..errors import InvalidRequestError
 from ..models.charges import ChargesQuote
@@ -19,10 +19,7 @@ from ..models.topups import (
 )
 from ..pagination import AsyncPaginator, PageSpec
 from ._base import Requester, Resource, require_amount, require_email, require_id
-from ._orders import OrderEndpoint, Orders, Waiting
-
-if TYPE_CHECKING:
-    from ..waiting.waiter import OrderWaiter
+from ._orders import OrderEndpoint, Orders, PendingOrder, Waits
 
 __all__ = ["TopupOrders", "TopupProducts", "TopupVariants", "Topups"]
 
@@ -136,8 +133,8 @@ class TopupVariants(Resource):
 class TopupOrders(Orders[TopupOrder]):
     """Topup orders: accepted PENDING, then delivered (or failed for a customer error)."""
 
-    def __init__(self, requester: Requester, waiting: Waiting, known: KnownInputFields) -> None:
-        super().__init__(requester, _ORDERS, waiting)
+    def __init__(self, requester: Requester, waits: Waits, known: KnownInputFields) -> None:
+        super().__init__(requester, _ORDERS, waits)
         self._known = known
 
     async def create(
@@ -170,7 +167,7 @@ class TopupOrders(Orders[TopupOrder]):
         wallet_id: int | None = None,
         category: Category | None = None,
         timeout: float | None = None,
-    ) -> OrderWaiter[TopupOrder]:
+    ) -> PendingOrder[TopupOrder]:
         """`create` in the background; returns at once a waiter for the settled order."""
         body = self._body(product_id, amount, input_data, wallet_id, category)
         return self._submit(body, client_reference, timeout=timeout, accept_partial=False)
@@ -266,11 +263,11 @@ class TopupOrders(Orders[TopupOrder]):
 class Topups(Resource):
     """`client.topups`: `products`, `variants`, `orders`, `lookup` and `charges`."""
 
-    def __init__(self, requester: Requester, waiting: Waiting, known: KnownInputFields) -> None:
+    def __init__(self, requester: Requester, waits: Waits, known: KnownInputFields) -> None:
         super().__init__(requester)
         self.products = TopupProducts(requester, known)
         self.variants = TopupVariants(requester)
-        self.orders = TopupOrders(requester, waiting, known)
+        self.orders = TopupOrders(requester, waits, known)
 
     async def lookup(self, mobile_number: str) -> tuple[OperatorMatch, ...]:
         """Operators a mobile number may belong to, best guess first; empty when unknown."""

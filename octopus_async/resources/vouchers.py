@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ..errors import InvalidRequestError
 from ..models.charges import ChargesQuote
@@ -17,10 +17,7 @@ from ._base import (
     require_email,
     require_id,
 )
-from ._orders import OrderEndpoint, Orders, Waiting
-
-if TYPE_CHECKING:
-    from ..waiting.waiter import OrderWaiter
+from ._orders import OrderEndpoint, Orders, PendingOrder, Waits
 
 __all__ = ["VoucherOrders", "VoucherProducts", "Vouchers"]
 
@@ -106,8 +103,8 @@ class VoucherProducts(Resource):
 class VoucherOrders(Orders[VoucherOrder]):
     """Voucher orders: 1-5 vouchers are delivered in the create's answer, more later."""
 
-    def __init__(self, requester: Requester, waiting: Waiting) -> None:
-        super().__init__(requester, _ORDERS, waiting)
+    def __init__(self, requester: Requester, waits: Waits) -> None:
+        super().__init__(requester, _ORDERS, waits)
 
     async def create(
         self,
@@ -141,7 +138,7 @@ class VoucherOrders(Orders[VoucherOrder]):
         email: str | None = None,
         timeout: float | None = None,
         accept_partial: bool = False,
-    ) -> OrderWaiter[VoucherOrder]:
+    ) -> PendingOrder[VoucherOrder]:
         """`create` in the background; returns at once a waiter for the settled order.
 
         Arguments are checked before this returns. PARTIALLY_DELIVERED ends the wait only
@@ -180,7 +177,7 @@ class VoucherOrders(Orders[VoucherOrder]):
         """Voucher orders, newest first; `client_reference` is the one filter the docs give."""
         return self._list({"client_reference": client_reference}, page_size)
 
-    def _incomplete(self, order: VoucherOrder) -> bool:
+    def lacks_detail(self, order: VoucherOrder) -> bool:
         # The docs promise codes from the order endpoint (API.md 8.7); a list row that
         # reports a delivery without them is completed by that GET.
         delivered = order.status in _DELIVERED
@@ -209,10 +206,10 @@ def _order_body(
 class Vouchers(Resource):
     """`client.vouchers`: `products`, `orders` and `charges`."""
 
-    def __init__(self, requester: Requester, waiting: Waiting) -> None:
+    def __init__(self, requester: Requester, waits: Waits) -> None:
         super().__init__(requester)
         self.products = VoucherProducts(requester)
-        self.orders = VoucherOrders(requester, waiting)
+        self.orders = VoucherOrders(requester, waits)
 
     async def charges(
         self,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-import time
 from collections.abc import Callable
 
 from ..config import EndpointClass, RateLimits
 
 __all__ = ["ServerRateLimits", "format_seconds"]
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 class _Bucket:
@@ -17,12 +21,13 @@ class _Bucket:
         self.rate = rate
         self._clock = clock
         self._tokens = self.capacity
-        self._updated = clock()
+        self._updated: float | None = None
 
     def take(self) -> float | None:
         """Take a token; when there is none, return the seconds until there will be."""
         now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        if self._updated is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
         if self._tokens >= 1:
             self._tokens -= 1
@@ -33,10 +38,12 @@ class _Bucket:
 class ServerRateLimits:
     """The quota of every endpoint class, as a rolling average with bursts up to the quota.
 
-    Periods are real seconds: pass quotas already scaled for a time-scaled sandbox.
+    Periods are seconds of `clock`, by default the event loop's (monotonic, and virtual
+    when a test makes the loop's time virtual): pass quotas already scaled for a
+    time-scaled sandbox.
     """
 
-    def __init__(self, limits: RateLimits, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: RateLimits, clock: Callable[[], float] = _loop_time) -> None:
         self._buckets = {
             name: _Bucket(quota.requests, quota.requests / quota.period, clock)
             for name, quota in limits.quotas.items()

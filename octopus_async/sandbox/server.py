@@ -52,7 +52,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
     """Echo or mint the request id, turn every failure into a documented error body, log."""
     state = state_of(request)
     request_id = request.headers.get("X-Request-Id") or _new_request_id()
-    received_at = state.clock()
+    received_at = asyncio.get_running_loop().time()
     try:
         response = await handler(request)
     except ApiError as error:

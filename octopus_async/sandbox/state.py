@@ -28,7 +28,10 @@ __all__ = ["CLIENT_ID", "DROPPED", "STATE", "RequestRecord", "SandboxState", "st
 
 @attrs.frozen
 class RequestRecord:
-    """One request the sandbox received; `status` is None when the connection was dropped."""
+    """One request the sandbox received; `status` is None when the connection was dropped.
+
+    `received_at` is the event loop's clock (monotonic seconds), the clock of every timer
+    in the sandbox and the client."""
 
     method: str
     path: str

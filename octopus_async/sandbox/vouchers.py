@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import secrets
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -226,7 +228,7 @@ class VoucherDesk(Desk[VoucherProductRecord, VoucherOrderRecord]):
     ) -> dict[str, Any]:
         """A quote, served from the 5-minute cache when the same one was asked for."""
         key = (product.id, denomination, quantity, wallet_id)
-        now = self._state.clock()
+        now = asyncio.get_running_loop().time()  # a duration: the loop's monotonic clock
         cached = self._quotes.get(key)
         ttl = self._state.config.real_seconds(self._state.config.charges_cache_ttl)
         if cached is not None and now - cached[0] < ttl:

@@ -50,7 +50,9 @@ class WebhookEndpoint:
 
 @attrs.frozen
 class Delivery:
-    """One delivery attempt; `status` is None when no answer came (refused, timed out)."""
+    """One delivery attempt; `status` is None when no answer came (refused, timed out).
+
+    `at` is the event loop's clock (monotonic seconds), like `RequestRecord.received_at`."""
 
     event_id: str
     event_type: str
@@ -142,7 +144,12 @@ class WebhookDispatcher:
             status = await self._post(endpoint.url, body, headers)
             self.deliveries.append(
                 Delivery(
-                    envelope["id"], envelope["type"], endpoint.id, attempt, status, time.time()
+                    envelope["id"],
+                    envelope["type"],
+                    endpoint.id,
+                    attempt,
+                    status,
+                    asyncio.get_running_loop().time(),
                 )
             )
             if status is not None and 200 <= status < 300:

@@ -51,6 +51,11 @@ class VerticalPolicy:
             return True
         return None
 
+    def final(self, order: Any) -> bool:
+        """Whether `order` is in a state no later answer may take back (a partial
+        delivery may still become whole)."""
+        return self.outcome(order, accept_partial=False) is not None
+
 
 _ESIM_FAILED = frozenset({EsimOrderStatus.FAILED, EsimOrderStatus.CANCELLED})
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ..errors import InvalidRequestError
+from ..clock import Clock
+from ..errors import InvalidRequestError, OrderFailedError, OrderWaitTimeout
 from ..models._convert import parse_datetime
-
-if TYPE_CHECKING:
-    from .scheduler import PollScheduler
 
 __all__ = ["OrderWaiter", "ResumeToken"]
 
@@ -101,17 +99,18 @@ class OrderWaiter(Generic[OrderT]):
     order on the server is untouched. `resume_token()` lets another process (or a later
     call) continue with `OctopusClient.resume`.
 
-    A waiter is a small record in its client's `PollScheduler`, not a task of its own.
+    A waiter owns its future, its deadline timer and (for `submit`) the task that creates
+    its order; both stop when the wait ends, however it ends. It is a small record that
+    its client's `PollScheduler` settles with `resolve`, `fail` or `expire`, not a polling
+    loop of its own.
     """
 
     __slots__ = (
         "_accept_partial",
         "_create",
         "_deadline",
-        "_deadline_timer",
         "_future",
-        "_scheduler",
-        "_watch",
+        "_timer",
         "client_reference",
         "created_at",
         "order",
@@ -121,7 +120,6 @@ class OrderWaiter(Generic[OrderT]):
 
     def __init__(
         self,
-        scheduler: PollScheduler,
         vertical: str,
         *,
         order: OrderT | None,
@@ -129,9 +127,10 @@ class OrderWaiter(Generic[OrderT]):
         client_reference: str | None,
         created_at: datetime | None,
         deadline: datetime,
+        expires_in: float,
         accept_partial: bool,
+        clock: Clock,
     ) -> None:
-        self._scheduler = scheduler
         self.vertical = vertical
         self.order: OrderT | None = order
         self.order_id = order_id
@@ -140,9 +139,11 @@ class OrderWaiter(Generic[OrderT]):
         self._deadline = deadline
         self._accept_partial = accept_partial
         self._future: asyncio.Future[OrderT] = asyncio.get_running_loop().create_future()
-        self._deadline_timer: asyncio.TimerHandle | None = None
-        self._create: asyncio.Task[Any] | None = None
-        self._watch: Any = None
+        # The timer runs on the monotonic clock; `deadline` is its wall-clock reading,
+        # kept for resume tokens, which cross processes.
+        self._timer = clock.call_later(max(0.0, expires_in), self.expire)
+        self._create: asyncio.Task[None] | None = None
+        self._future.add_done_callback(self._stop)
 
     @property
     def deadline(self) -> datetime:
@@ -184,6 +185,69 @@ class OrderWaiter(Generic[OrderT]):
             deadline=self._deadline,
             accept_partial=self._accept_partial,
         ).encode()
+
+    # --- what the scheduler does with it ----------------------------------------------
+
+    def start(self, create: Coroutine[Any, Any, None]) -> None:
+        """Run `create` (the order's create and what follows it) until the wait ends."""
+        self._create = asyncio.get_running_loop().create_task(create)
+
+    def observe(self, order: Any) -> None:
+        """Take `order` as the latest state seen."""
+        self.order = order
+        self.order_id = order.id
+        if self.created_at is None:
+            self.created_at = getattr(order, "created_at", None)
+
+    def resolve(self, order: OrderT) -> None:
+        """End the wait with the settled `order`."""
+        if not self.done():
+            self.observe(order)
+            self._future.set_result(order)
+
+    def fail(self, error: BaseException) -> None:
+        """End the wait with `error`."""
+        if not self.done():
+            self._future.set_exception(error)
+
+    def fail_order(self, order: Any) -> None:
+        """End the wait with `OrderFailedError` for an order that failed or was cancelled."""
+        self.observe(order)
+        self.fail(
+            OrderFailedError(
+                order,
+                status=str(order.status),
+                failure_code=getattr(order, "failure_code", None),
+                failure_reason=getattr(order, "failure_reason", None),
+                is_user_fixable=getattr(order, "is_user_fixable", None),
+            )
+        )
+
+    def expire(
+        self, why: str = "the deadline passed", error: type[OrderWaitTimeout] = OrderWaitTimeout
+    ) -> None:
+        """End the wait without an outcome: `error` (an `OrderWaitTimeout`) carries the
+        last order seen and a resume token."""
+        if self.done():
+            return
+        if self.order_id is None:
+            message = (
+                f"order {self.client_reference} was not seen: {why}; "
+                "if it was created, its client_reference finds it"
+            )
+        elif self.order is None:
+            message = f"order {self.order_id} was not fetched yet: {why}"
+        else:
+            status = getattr(self.order, "status", None)
+            message = f"order {self.order_id} is still {status}: {why}; it goes on being fulfilled"
+        timeout = error(message, order=self.order, resume_token=self.resume_token())
+        timeout.client_reference = self.client_reference
+        self._future.set_exception(timeout)
+
+    def _stop(self, _: asyncio.Future[OrderT]) -> None:
+        self._timer.cancel()
+        if self._create is not None and not self._create.done():
+            self._create.cancel()
 
     def __await__(self) -> Generator[Any, None, OrderT]:
         return self._future.__await__()

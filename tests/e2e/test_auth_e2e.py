@@ -28,6 +28,10 @@ LOGIN = ("POST", "/auth/login", 200)
 REFRESH = ("POST", "/auth/refresh", 200)
 WALLETS = ("GET", "/api/v1/wallets", 200)
 
+# Token lifetimes are wall-clock times (JWT `exp`): tests that wait for one to run out run
+# on the wall clock, not on virtual time.
+EXPIRY = pytest.mark.real_time
+
 
 async def test_first_request_logs_in_once(client, sandbox):
     await client.wallets.list()
@@ -43,6 +47,7 @@ async def test_explicit_login_returns_tokens_without_showing_them(client, sandbo
     assert tokens.refresh_token not in repr(tokens)
 
 
+@EXPIRY
 async def test_token_is_refreshed_before_it_expires(make_sandbox, make_client):
     sandbox = await make_sandbox(access_token_ttl=1.0)
     client = make_client(sandbox)
@@ -53,6 +58,7 @@ async def test_token_is_refreshed_before_it_expires(make_sandbox, make_client):
     assert trail(sandbox) == [LOGIN, WALLETS, REFRESH, WALLETS]
 
 
+@EXPIRY
 async def test_concurrent_requests_at_expiry_share_one_refresh(make_sandbox, make_client):
     sandbox = await make_sandbox(access_token_ttl=1.0)
     client = make_client(sandbox)
@@ -65,6 +71,7 @@ async def test_concurrent_requests_at_expiry_share_one_refresh(make_sandbox, mak
     assert all(r.status == 200 for r in sandbox.requests)
 
 
+@EXPIRY
 async def test_refresh_tokens_rotate_and_the_newest_is_kept(make_sandbox, make_client):
     sandbox = await make_sandbox(access_token_ttl=1.0)
     store = MemoryTokenStore()
@@ -83,6 +90,7 @@ async def test_refresh_tokens_rotate_and_the_newest_is_kept(make_sandbox, make_c
     assert trail(sandbox) == [LOGIN, WALLETS, REFRESH, WALLETS, REFRESH, WALLETS]
 
 
+@EXPIRY
 async def test_rejected_refresh_falls_back_to_login(make_sandbox, make_client):
     sandbox = await make_sandbox(access_token_ttl=1.0)
     store = MemoryTokenStore()
@@ -207,6 +215,7 @@ async def test_clients_sharing_a_store_share_one_login(sandbox, make_client):
     assert sandbox.state.count("POST", "/auth/login") == 1
 
 
+@EXPIRY
 async def test_shared_store_adopts_a_token_another_client_refreshed(make_sandbox, make_client):
     sandbox = await make_sandbox(access_token_ttl=1.0)
     store = MemoryTokenStore()
@@ -222,6 +231,7 @@ async def test_shared_store_adopts_a_token_another_client_refreshed(make_sandbox
     assert all(r.status == 200 for r in sandbox.requests)
 
 
+@EXPIRY
 async def test_refresh_margin_is_configurable(make_sandbox, make_client):
     sandbox = await make_sandbox(access_token_ttl=1.0)
     client = make_client(sandbox, auth=AuthPolicy(refresh_margin=0.1))
@@ -231,6 +241,7 @@ async def test_refresh_margin_is_configurable(make_sandbox, make_client):
     assert sandbox.state.count("POST", "/auth/refresh") == 0
 
 
+@EXPIRY
 async def test_no_secret_reaches_the_logs(make_sandbox, make_client, caplog):
     caplog.set_level(logging.DEBUG)
     sandbox = await make_sandbox(access_token_ttl=1.0)

@@ -33,6 +33,7 @@ from octopus_async.errors import (
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
     PermissionDeniedError,
+    PollingStoppedError,
     RateLimitError,
     ServerError,
     ValidationError,
@@ -112,6 +113,9 @@ EXAMPLES: dict[type[OctopusError], Any] = {
     ),
     OrderWaitTimeout: lambda: OrderWaitTimeout(
         "order 1 is still PENDING", order={"id": 1}, resume_token='{"v":1}'
+    ),
+    PollingStoppedError: lambda: PollingStoppedError(
+        "order 1 is still PENDING: polling failed", order={"id": 1}, resume_token='{"v":1}'
     ),
     OrderOutcomeUnknownError: lambda: OrderOutcomeUnknownError(
         "its answer was lost",
@@ -394,6 +398,7 @@ BEFORE_SENDING = {
     OrderFailedError,
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
+    PollingStoppedError,
     WebhookVerificationError,
 }
 

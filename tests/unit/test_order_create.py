@@ -12,9 +12,7 @@ import asyncio
 import json
 import logging
 import pickle
-import random
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -25,7 +23,7 @@ from urllib.parse import parse_qs
 import aiohttp
 import pytest
 from aioresponses import CallbackResult
-from support import API, FAST_RETRY, CompatAioresponses, reply
+from support import API, FAST_RETRY, CompatAioresponses, HighestDraw, reply
 from support import steps as all_steps
 from yarl import URL
 
@@ -33,6 +31,7 @@ from octopus_async import (
     APIConnectionError,
     APIResponseValidationError,
     BadRequestError,
+    Clock,
     DuplicateClientReferenceError,
     InvalidRequestError,
     NotFoundError,
@@ -167,8 +166,10 @@ async def make_octo(events: list[RequestEvent]) -> AsyncIterator[Callable[..., O
     """Clients for `API` that record their request events, closed after the test."""
     created: list[OctopusClient] = []
 
-    def make(retry: RetryPolicy = FAST_RETRY) -> OctopusClient:
-        client = OctopusClient("key", "secret", base_url=API, retry=retry, hooks=[events.append])
+    def make(retry: RetryPolicy = FAST_RETRY, clock: Clock | None = None) -> OctopusClient:
+        client = OctopusClient(
+            "key", "secret", base_url=API, retry=retry, hooks=[events.append], clock=clock
+        )
         created.append(client)
         return client
 
@@ -439,18 +440,18 @@ async def test_retries_exhausted_are_an_unknown_outcome_with_the_reference(
     assert "orders.find" in str(caught.value)
 
 
-async def test_creates_sent_again_wait_the_backoff(wire, make_octo, monkeypatch):
-    monkeypatch.setattr(random, "uniform", lambda low, high: high)  # the top of each range
+async def test_creates_sent_again_wait_the_backoff(wire, make_octo):
     retry = RetryPolicy(max_retries=2, initial_backoff=0.04, max_backoff=0.06)
-    orders = make_octo(retry=retry).vouchers.orders
+    orders = make_octo(retry=retry, clock=Clock(HighestDraw())).vouchers.orders
     wire.post(ORDERS, status=503, payload=UNAVAILABLE, repeat=True)
     answer_lookup(wire, found=False, repeat=True)
+    loop = asyncio.get_running_loop()
 
-    started = time.monotonic()
+    started = loop.time()
     with pytest.raises(OrderOutcomeUnknownError):
         await orders.create(**VALID)
 
-    assert time.monotonic() - started >= 0.04 + 0.06
+    assert loop.time() - started == pytest.approx(0.04 + 0.06)
     assert len(creates(wire)) == 3
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from octopus_async import InvalidRequestError, Quota, RateLimits
+from octopus_async import Clock, InvalidRequestError, Quota, RateLimits
 from octopus_async._transport.ratelimit import RateLimiter, TokenBucket, endpoint_class
 
 # --- endpoint classes ---------------------------------------------------------------------
@@ -215,14 +215,16 @@ def finishes_without_waiting(coro: Coroutine[Any, Any, None]) -> bool:
 
 
 async def test_acquire_is_immediate_within_the_burst_and_then_waits():
-    limiter = RateLimiter(RateLimits({"read": Quota(300)}))  # capacity 270
+    limiter = RateLimiter(RateLimits({"read": Quota(300)}), Clock().time)  # capacity 270
 
     assert all(finishes_without_waiting(limiter.acquire("read")) for _ in range(270))
     assert not finishes_without_waiting(limiter.acquire("read"))
 
 
 async def test_acquire_really_sleeps():
-    limiter = RateLimiter(RateLimits({"read": Quota(5, period=0.5)}))  # capacity 4, 10/s
+    limiter = RateLimiter(
+        RateLimits({"read": Quota(5, period=0.5)}), Clock().time
+    )  # capacity 4, 10/s
     loop = asyncio.get_running_loop()
     for _ in range(4):
         await limiter.acquire("read")
@@ -234,7 +236,9 @@ async def test_acquire_really_sleeps():
 
 
 async def test_cancelled_waiter_refunds_its_token():
-    limiter = RateLimiter(RateLimits({"read": Quota(5, period=0.5)}))  # capacity 4, 10/s
+    limiter = RateLimiter(
+        RateLimits({"read": Quota(5, period=0.5)}), Clock().time
+    )  # capacity 4, 10/s
     loop = asyncio.get_running_loop()
     for _ in range(4):
         await limiter.acquire("read")
@@ -252,7 +256,7 @@ async def test_cancelled_waiter_refunds_its_token():
 
 
 async def test_limiter_defer_pauses_a_class():
-    limiter = RateLimiter(RateLimits({"read": Quota(50, period=0.5)}))  # 100/s
+    limiter = RateLimiter(RateLimits({"read": Quota(50, period=0.5)}), Clock().time)  # 100/s
     loop = asyncio.get_running_loop()
 
     limiter.defer("read", 0.05)
@@ -264,7 +268,7 @@ async def test_limiter_defer_pauses_a_class():
 
 
 async def test_limiter_defer_of_an_unlimited_class_is_harmless():
-    limiter = RateLimiter(RateLimits({"read": Quota(50)}))
+    limiter = RateLimiter(RateLimits({"read": Quota(50)}), Clock().time)
 
     limiter.defer(None, 10)
     limiter.defer("login", 10)
@@ -279,14 +283,14 @@ async def test_limiter_defer_of_an_unlimited_class_is_harmless():
     ids=["disabled", "read-removed"],
 )
 async def test_unlimited_classes_never_wait(limits):
-    limiter = RateLimiter(limits)
+    limiter = RateLimiter(limits, Clock().time)
 
     assert all(finishes_without_waiting(limiter.acquire("read")) for _ in range(2000))
     assert all(finishes_without_waiting(limiter.acquire(None)) for _ in range(100))
 
 
 async def test_disabled_limits_never_wait_for_any_class():
-    limiter = RateLimiter(RateLimits.disabled())
+    limiter = RateLimiter(RateLimits.disabled(), Clock().time)
     classes = list(RateLimits.production().quotas)
 
     assert all(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,7 +21,7 @@ import aiohttp
 import jwt
 import pytest
 from aioresponses import CallbackResult
-from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses, calls, reply
+from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses, HighestDraw, calls, reply
 from yarl import URL
 
 from octopus_async import (
@@ -33,6 +32,7 @@ from octopus_async import (
     AuthenticationError,
     AuthPolicy,
     BadRequestError,
+    Clock,
     MemoryTokenStore,
     NotFoundError,
     OctopusClient,
@@ -521,10 +521,11 @@ async def test_backoff_delays_stay_within_the_full_jitter_bounds(wire, make_wire
         assert 0 <= delay <= ceiling
 
 
-async def test_backoff_doubles_up_to_the_cap(wire, make_wire_client, monkeypatch):
-    monkeypatch.setattr(random, "uniform", lambda low, high: high)  # the top of each range
+async def test_backoff_doubles_up_to_the_cap(wire, make_wire_client):
     events: list[RequestEvent] = []
-    client = make_wire_client(retry=SMALL_BACKOFF, hooks=[events.append])
+    client = make_wire_client(
+        retry=SMALL_BACKOFF, hooks=[events.append], clock=Clock(HighestDraw())
+    )
     wire.get(WALLETS, status=503, repeat=True)
 
     with pytest.raises(ServerError):

@@ -1,7 +1,8 @@
 """PollScheduler against a scripted vertical: which requests it makes, and when waits end.
 
 The vertical's orders live in `Vertical.server`; each request the scheduler makes is
-recorded in `Vertical.calls`. The end-to-end tests cover the same machinery against the
+recorded in `Vertical.calls`. Time is virtual (looptime): a test waits for the outcome,
+never for a number of seconds. The end-to-end tests cover the same machinery against the
 sandbox; these pin down the cases a server cannot be made to produce on cue.
 """
 
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -16,14 +20,19 @@ import pytest
 from support import api_response
 
 from octopus_async import (
+    Clock,
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
+    PollingStoppedError,
     PollPolicy,
     RateLimitError,
 )
 from octopus_async.pagination import Page
+from octopus_async.waiting.agenda import Agenda
 from octopus_async.waiting.policy import VerticalPolicy
 from octopus_async.waiting.scheduler import PollScheduler
+from octopus_async.waiting.watches import Vertical as WatchedVertical
+from octopus_async.waiting.watches import Watch
 
 # Checks every 20 ms, no jitter, sweeps only when a test asks for them.
 QUICK = PollPolicy(
@@ -40,19 +49,24 @@ class Order:
     client_reference: str | None = None
     codes: bool = True  # False: a delivery listed without its codes
     listed: bool = True  # False: only its GET shows it
+    created_at: datetime | None = None
 
 
 class Vertical:
-    """The orders endpoints of one vertical, scripted."""
+    """The orders endpoints of one vertical, scripted: an `OrderSource`."""
 
     def __init__(self) -> None:
         self.server: dict[int, Order] = {}
         self.calls: list[tuple[str, object]] = []
         self.gate = asyncio.Event()  # GETs answer only while it is set
         self.gate.set()
+        self.page_gate = asyncio.Event()  # so do list pages
+        self.page_gate.set()
+        self.page_delay = 0.0  # seconds each list page takes
         self.failures: list[BaseException] = []  # raised by the next GETs, in turn
         self.endless = False  # every page is the first, and says more follow
         self.junk: list[dict[str, Any]] = []  # rows on every page whose ids cannot be read
+        self.clock_offset = timedelta(0)  # the server's clock minus the client's
 
     def add(self, order_id: int, status: str = "PENDING", **fields: Any) -> Order:
         self.server[order_id] = Order(order_id, status, **fields)
@@ -71,18 +85,24 @@ class Vertical:
         found = [o for o in self.server.values() if o.client_reference == client_reference]
         return attrs.evolve(found[0]) if found else None
 
-    async def _sweep_page(self, number: int) -> Page[dict[str, Any]]:
+    async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
         self.calls.append(("page", number))
         listed = (o for o in sorted(self.server.values(), key=lambda o: -o.id) if o.listed)
-        rows = (*(attrs.asdict(o) for o in listed), *self.junk)
+        rows = (*(attrs.asdict(o) for o in listed), *self.junk)  # the state when it arrived
+        if self.page_delay:
+            await asyncio.sleep(self.page_delay)
+        await self.page_gate.wait()
         headers = {"X-Has-More": "true"} if self.endless else {}
         return Page(rows, number, 500, api_response([], headers))
 
-    def _read_row(self, page: Page[dict[str, Any]], index: int) -> Order:
+    def read_row(self, page: Page[Mapping[str, Any]], index: int) -> Order:
         return Order(**page.items[index])
 
-    def _incomplete(self, order: Order) -> bool:
+    def lacks_detail(self, order: Order) -> bool:
         return order.status == "DELIVERED" and not order.codes
+
+    def server_time(self) -> datetime:
+        return datetime.now(timezone.utc) + self.clock_offset
 
     def requests(self, kind: str) -> list[object]:
         return [target for made, target in self.calls if made == kind]
@@ -95,10 +115,18 @@ async def scheduler():
     await created.aclose()
 
 
+async def until(condition: Any) -> None:
+    """Wait until `condition()` holds, looking every virtual millisecond: what it looks at
+    changes inside the scheduler, which has no event to await."""
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+
+
 def wait(scheduler: PollScheduler, **target: Any):
     target.setdefault("order_id", None)
     target.setdefault("client_reference", None)
-    return scheduler.watch("things", order=None, timeout=5, accept_partial=False, **target)
+    target.setdefault("timeout", 5)
+    return scheduler.watch("things", order=None, accept_partial=False, **target)
 
 
 async def test_a_webhook_during_a_get_asks_for_another_at_once():
@@ -109,7 +137,7 @@ async def test_a_webhook_during_a_get_asks_for_another_at_once():
     vertical.add(1)
     vertical.gate.clear()
     waiter = wait(scheduler, order_id=1)
-    await asyncio.sleep(0.01)  # the first GET is in flight, holding PENDING
+    await until(lambda: vertical.calls)  # the first GET is in flight, holding PENDING
 
     vertical.server[1].status = "DELIVERED"
     assert scheduler.nudge("things", order_id=1)
@@ -196,8 +224,7 @@ async def test_waits_by_reference_and_by_id_for_one_order_become_one_watch(sched
     by_reference = wait(scheduler, client_reference="ref-7")
     assert scheduler.pending == 2
 
-    await asyncio.sleep(0.1)  # several checks: the lookup has told the reference's id
-    assert by_reference.order_id == 7
+    await until(lambda: by_reference.order_id == 7)  # a lookup told the reference's id
     assert scheduler.pending == 1
     calls_before = len(vertical.calls)
     vertical.server[7].status = "DELIVERED"
@@ -278,3 +305,171 @@ async def test_a_sweep_of_a_list_that_ignores_the_page_number_ends(caplog, junk)
     assert vertical.requests("get") == [2]  # what no page showed gets a GET of its own
     assert "brought no item not seen earlier" in caplog.text
     await sweeping.aclose()
+
+
+def failing(times: int, original: Any) -> Any:
+    """`original`, raising RuntimeError on its first `times` calls."""
+    calls = {"n": 0}
+
+    def method(self: Any, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise RuntimeError("injected defect")
+        return original(self, *args)
+
+    return method
+
+
+async def test_a_loop_failure_is_logged_and_every_wait_still_settles(monkeypatch, caplog):
+    scheduler = PollScheduler(QUICK, None)
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    for order_id in (1, 2, 3):
+        vertical.add(order_id, "DELIVERED")
+    monkeypatch.setattr(Agenda, "due_checks", failing(1, Agenda.due_checks))
+
+    orders = await asyncio.wait_for(
+        asyncio.gather(*(wait(scheduler, order_id=order_id) for order_id in (1, 2, 3))), 1
+    )
+
+    assert [order.id for order in orders] == [1, 2, 3]
+    [record] = [r for r in caplog.records if "poll loop failed" in r.getMessage()]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+    assert "injected defect" in str(record.exc_info[1])
+    await scheduler.aclose()
+
+
+async def test_a_second_loop_failure_soon_after_ends_every_wait_with_its_token(monkeypatch):
+    scheduler = PollScheduler(QUICK, None)
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1)
+    vertical.add(2, client_reference="ref-2")
+    monkeypatch.setattr(Agenda, "due_checks", failing(2, Agenda.due_checks))
+    waits = [wait(scheduler, order_id=1), wait(scheduler, client_reference="ref-2")]
+
+    for waiter in waits:
+        with pytest.raises(PollingStoppedError) as caught:
+            await asyncio.wait_for(waiter, 1)
+        assert isinstance(caught.value, OrderWaitTimeout)  # handled like any ended wait
+        assert caught.value.resume_token == waiter.resume_token()
+    assert scheduler.pending == 0
+
+    # The scheduler goes on serving new waits.
+    vertical.server[1].status = "DELIVERED"
+    assert (await asyncio.wait_for(wait(scheduler, order_id=1), 1)).id == 1
+    await scheduler.aclose()
+
+
+async def test_an_older_answer_never_replaces_a_newer_one():
+    sweeping = PollScheduler(attrs.evolve(QUICK, sweep_threshold=2), None)
+    vertical = Vertical()
+    sweeping.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1, "PENDING")
+    vertical.add(2, "PENDING")
+    vertical.page_gate.clear()
+    first, _ = wait(sweeping, order_id=1), wait(sweeping, order_id=2)
+    await until(lambda: vertical.requests("page"))  # a sweep read PENDING, not answered yet
+
+    vertical.server[1].status = "PROCESSING"
+    assert sweeping.nudge("things", order_id=1)  # a GET starts after the page did...
+    await until(lambda: first.order is not None)  # ...and answers first
+    assert first.order.status == "PROCESSING"
+    vertical.page_gate.set()  # the page, older, arrives last
+    await until(lambda: vertical.requests("page") and sweeping.stats.sweep_pages == 1)
+
+    assert first.order.status == "PROCESSING"
+    await sweeping.aclose()
+
+
+async def test_a_sweep_leaves_an_order_to_its_get_in_flight():
+    sweeping = PollScheduler(attrs.evolve(QUICK, sweep_threshold=2), None)
+    vertical = Vertical()
+    sweeping.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1, "PENDING")
+    vertical.add(2, "PENDING")
+    vertical.gate.clear()  # GETs hang
+    first, second = wait(sweeping, order_id=1), wait(sweeping, order_id=2)
+    assert sweeping.nudge("things", order_id=1)
+    await until(lambda: vertical.requests("get") == [1])  # order 1's GET is in flight
+    vertical.server[1].status = vertical.server[2].status = "DELIVERED"
+
+    assert (await asyncio.wait_for(second, 1)).id == 2  # a sweep told order 2...
+    assert first.order is None  # ...and left order 1 to its GET
+    assert vertical.requests("get") == [1]
+    vertical.gate.set()
+    assert (await asyncio.wait_for(first, 1)).status == "DELIVERED"
+    await sweeping.aclose()
+
+
+def test_a_final_state_is_never_replaced_by_one_that_is_not():
+    watch = Watch(WatchedVertical(LISTS_TELL_ALL, Vertical()), 1, None, born=0.0)
+
+    assert watch.take(Order(1, "PENDING"), sequence=1)
+    assert not watch.take(Order(1, "PROCESSING"), sequence=0)  # older
+    assert watch.take(Order(1, "DELIVERED"), sequence=2)
+    assert not watch.take(Order(1, "PENDING"), sequence=3)  # newer, but not final
+    assert watch.order.status == "DELIVERED"
+
+
+async def test_ten_thousand_waits_with_slow_sweeps_keep_the_agenda_bounded():
+    policy = PollPolicy(fast_interval=0.5, slow_interval=0.5, jitter=0.1, sweep_threshold=4)
+    scheduler = PollScheduler(policy, None, clock=Clock(random.Random(7)))
+    vertical = Vertical()
+    vertical.page_delay = 3.0  # a sweep of 20 pages takes a minute: checks fall due meanwhile
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    count = 10_000
+    for order_id in range(1, count + 1):
+        vertical.add(order_id)
+    waits = [wait(scheduler, order_id=i, timeout=3600) for i in range(1, count + 1)]
+    largest = 0
+    for _ in range(60):  # a minute of virtual time, looked at every second
+        await asyncio.sleep(1.0)
+        largest = max(largest, scheduler.agenda_size)
+    assert scheduler.stats.sweeps >= 4  # checks fell due during every one of them
+    assert scheduler.pending == count
+    assert largest <= 2 * count + 64  # each watch at most once per heap, plus the slack
+
+    for order in vertical.server.values():
+        order.status = "DELIVERED"
+    settled = await asyncio.wait_for(asyncio.gather(*waits), 600)
+    assert len(settled) == count
+    assert scheduler.pending == 0
+    await scheduler.aclose()
+
+
+def test_rescheduling_one_watch_again_and_again_keeps_the_agenda_small():
+    agenda = Agenda()
+    watch = Watch(WatchedVertical(LISTS_TELL_ALL, Vertical()), 1, None, born=0.0)
+    for due in range(10_000):
+        agenda.check_at(watch, float(due))
+    assert agenda.size <= 2 + 64
+    assert agenda.due_checks(10_000.0) == [watch]
+
+
+async def test_order_age_is_read_on_the_servers_clock():
+    policy = PollPolicy(fast_interval=1.0, fast_period=60.0, slow_interval=50.0, jitter=0.0)
+    scheduler = PollScheduler(policy, None)
+    vertical = Vertical()
+    vertical.clock_offset = -timedelta(hours=1)  # the server's clock is an hour behind
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    created = vertical.server_time() - timedelta(seconds=10)  # 10 s old, by the server
+    order = vertical.add(1, created_at=created)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    waiter = scheduler.watch(
+        "things",
+        order=attrs.evolve(order),
+        order_id=1,
+        client_reference=None,
+        timeout=600,
+        accept_partial=False,
+    )
+    await until(lambda: vertical.requests("get"))
+
+    # On the fast cadence: by the client's clock the order would be an hour old (50 s).
+    assert loop.time() - started == pytest.approx(1.0, abs=0.01)
+    waiter.cancel()
+    await scheduler.aclose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 import secrets
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any

@@ -16,6 +16,26 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+STRESSED = (
+    "tests/unit/test_scheduler.py",
+    "tests/e2e/test_waiting_e2e.py",
+    "tests/unit/test_retries.py",
+    "tests/unit/test_ratelimit.py",
+    "tests/e2e/test_transport_e2e.py",
+)
+
+
+@nox.session
+def stress(session: nox.Session) -> None:
+    """The waiting, retry and rate-limit tests, 20 runs in a row (`-- N` for N runs):
+    any run that fails fails the session."""
+    session.install("-e", ".[test]")
+    runs = int(session.posargs[0]) if session.posargs else 20
+    for run in range(1, runs + 1):
+        session.log(f"run {run} of {runs}")
+        session.run("pytest", "-q", "-p", "no:cacheprovider", *STRESSED)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")

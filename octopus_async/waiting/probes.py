@@ -71,9 +71,14 @@ class Probes:
     """Single GETs and list sweeps for one scheduler, each inside its share of the budget."""
 
     def __init__(
-        self, policy: PollPolicy, read_quota: Quota | None, findings: Findings, clock: Clock
+        self,
+        policy: PollPolicy,
+        read_quota: Quota | None,
+        findings: Findings,
+        clock: Clock,
+        stats: PollStats,
     ) -> None:
-        self.stats = PollStats()
+        self.stats = stats
         self._findings = findings
         self._sequence = itertools.count()
         self._gets = _share(read_quota, policy.budget_share * (1 - policy.sweep_share), clock)

@@ -10,9 +10,10 @@ per order every `refresh_interval`. Sweeps and GETs each have their share of the
 budget, itself a share of the client's read quota; GETs a webhook asked for go first,
 then those for orders a sweep missed, and refreshing GETs get every other turn.
 
-This module holds the front door the resources use and the loop with its supervision. The
+This module holds the front door the resources use, and the loop with its supervision. The
 parts are beside it: `waiter` (one wait's future, deadline and create), `watches` (waits
-merged per order), `agenda` (what is due when), `probes` (the requests).
+merged per order), `agenda` (what is due when), `probes` (the requests), `tracker` (what
+the probes find, and what it makes due next).
 """
 
 from __future__ import annotations
@@ -28,16 +29,15 @@ from ..clock import Clock
 from ..config import PollPolicy, Quota
 from ..errors import (
     InvalidRequestError,
-    OctopusError,
     OrderOutcomeUnknownError,
     PollingStoppedError,
 )
 from ..resources._orders import OrderSource
-from .agenda import Agenda
 from .policy import VerticalPolicy
 from .probes import PollStats, Probes
+from .tracker import Tracker
 from .waiter import OrderWaiter, ResumeToken
-from .watches import Vertical, Watch, WatchRegistry
+from .watches import Vertical, Watch
 
 __all__ = ["PollScheduler", "PollStats"]
 
@@ -64,12 +64,19 @@ class PollScheduler:
     ) -> None:
         self.policy = policy
         self._clock = clock if clock is not None else Clock()
-        # The longest a server's Retry-After holds a watch back, as for every other call.
-        self._max_hold = max_hold
+        self.stats = PollStats()
         self._verticals: dict[str, Vertical] = {}
-        self._watches = WatchRegistry()
-        self._agenda = Agenda()
-        self._probes = Probes(policy, read_quota, self, self._clock)
+        self._tracker = Tracker(
+            policy,
+            self._verticals,
+            clock=self._clock,
+            stats=self.stats,
+            max_hold=max_hold,
+            wake=self._poke,
+        )
+        self._watches = self._tracker.watches
+        self._agenda = self._tracker.agenda
+        self._probes = Probes(policy, read_quota, self._tracker, self._clock, self.stats)
         self._creating: set[OrderWaiter[Any]] = set()  # waiters whose create is running
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
@@ -79,10 +86,6 @@ class PollScheduler:
         self._closed = False
 
     # --- what the resources and the client ask for --------------------------------------
-
-    @property
-    def stats(self) -> PollStats:
-        return self._probes.stats
 
     @property
     def pending(self) -> int:
@@ -123,7 +126,7 @@ class PollScheduler:
             deadline,
             accept_partial,
         )
-        if order is None or not self._settle(waiter, order):
+        if order is None or not self._tracker.settle(waiter, order):
             self._attach(waiter, check_now=order is None)
         return waiter
 
@@ -246,122 +249,16 @@ class PollScheduler:
             return
         waiter.observe(order)
         waiter.created_at = getattr(order, "created_at", None)
-        if not self._settle(waiter, order):
+        if not self._tracker.settle(waiter, order):
             self._attach(waiter, check_now=False)
 
-    def _settle(self, waiter: OrderWaiter[Any], order: Any) -> bool:
-        """End `waiter` if `order` ends its wait; tell whether it has ended."""
-        outcome = self._verticals[waiter.vertical].policy.outcome(order, waiter.accept_partial)
-        if outcome is None or waiter.done():
-            return waiter.done()
-        self.stats.settled += 1
-        if outcome:
-            waiter.resolve(order)
-        else:
-            waiter.fail_order(order)
-        return True
-
     def _attach(self, waiter: OrderWaiter[Any], *, check_now: bool) -> None:
-        vertical = self._verticals[waiter.vertical]
-        now = self._clock.time()
-        watch, created = self._watches.attach(
-            waiter, vertical, born=now - self._age(vertical, waiter.created_at)
-        )
-        if created:
-            watch.order = waiter.order
-            if vertical.policy.refresh_by_get:
-                self._agenda.refresh_at(watch, now + self.policy.refresh_interval)
-        self._agenda.check_by(watch, now if check_now else now + self._interval(watch, now))
+        self._tracker.attach(waiter, check_now=check_now)
         self._ensure_running()
-        self._poke()
 
     def _detach(self, waiter: OrderWaiter[Any]) -> None:
-        """A wait ended: stop polling for its order once nobody waits for it."""
         self._creating.discard(waiter)
-        dropped = self._watches.detach(waiter)
-        if dropped is not None:
-            self._agenda.forget(dropped)
-            self._poke()  # the loop ends when nothing is left to watch
-
-    @staticmethod
-    def _age(vertical: Vertical, created_at: datetime | None) -> float:
-        """How old an order is, by the server's clock: the client's may be off."""
-        if created_at is None:
-            return 0.0
-        return max(0.0, (vertical.source.server_time() - created_at).total_seconds())
-
-    def _interval(self, watch: Watch, now: float) -> float:
-        install = watch.vertical.policy.install_phase
-        return self.policy.interval(now - watch.born, install=install, rand=self._clock.random)
-
-    # --- what the probes find (`probes.Findings`) ---------------------------------------
-
-    def seen(
-        self, watch: Watch, order: Any, sequence: int, *, refreshed: bool, nudged: bool
-    ) -> None:
-        if watch.dropped:
-            return
-        if watch.order_id is None:
-            merged = self._watches.identify(watch, order.id)
-            if merged is not watch:
-                self._agenda.forget(watch)
-                watch = merged
-        if not watch.take(order, sequence):
-            return  # a newer answer is already in, and it planned the next check
-        for waiter in list(watch.waiters):
-            waiter.observe(order)
-            if self._settle(waiter, order) and nudged:
-                self.stats.settled_after_webhook += 1
-        if watch.dropped or all(waiter.done() for waiter in watch.waiters):
-            return
-        now = self._clock.time()
-        self._agenda.check_at(watch, now + self._interval(watch, now))
-        if refreshed and watch.vertical.policy.refresh_by_get:
-            self._agenda.refresh_at(watch, now + self.policy.refresh_interval)
-
-    def get_needed(self, watch: Watch) -> None:
-        if not watch.dropped:
-            self._agenda.get_soon([watch])
-            self._poke()
-
-    def later(self, watch: Watch, error: OctopusError | None) -> None:
-        if watch.dropped:
-            return
-        now = self._clock.time()
-        delay = self._interval(watch, now)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after:
-            retry_after = min(retry_after, self._max_hold)
-            delay = max(delay, retry_after)  # the server's Retry-After wins (D30)
-            watch.hold_until = now + retry_after
-        if error is not None:
-            logger.debug(
-                "poll for %s order failed (%s); next in %.1f s", watch.vertical.name, error, delay
-            )
-        self._agenda.check_at(watch, now + delay)
-        if watch.next_refresh < now + delay:
-            self._agenda.refresh_at(watch, now + delay)
-
-    def stop(self, watch: Watch, error: OctopusError) -> None:
-        for waiter in list(watch.waiters):
-            waiter.fail(error)
-
-    def swept(self, vertical: Vertical, missed: list[Watch], *, complete: bool) -> None:
-        vertical.sweeping = False
-        now = self._clock.time()
-        for watch in missed:
-            # A watch known by reference only, not due yet, keeps its own turn.
-            if watch.dropped or (watch.order_id is None and not math.isinf(watch.next_check)):
-                continue
-            if complete:
-                self._agenda.get_soon([watch])  # not in the list: ask for it alone
-            else:
-                self._agenda.check_at(watch, now + self._interval(watch, now))
-        for watch in vertical.parked:  # fell due during the sweep without being part of it
-            if math.isinf(watch.next_check) and not watch.busy:
-                self._agenda.check_at(watch, now)
-        vertical.parked.clear()
-        self._poke()
+        self._tracker.detach(waiter)
 
     # --- the loop and its supervision ---------------------------------------------------
 
@@ -403,10 +300,7 @@ class PollScheduler:
             return False
         self._last_failure = now
         logger.error("the poll loop failed; restarting it", exc_info=failure)
-        for vertical in self._verticals.values():
-            for watch in vertical.watches:
-                if not watch.busy:
-                    self._agenda.check_at(watch, now)
+        self._tracker.replan(now)
         return True
 
     async def _loop(self) -> None:

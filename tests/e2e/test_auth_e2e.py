@@ -264,3 +264,21 @@ async def test_no_secret_reaches_the_logs(make_sandbox, make_client, caplog):
     for secret in secrets:
         assert secret not in caplog.text
     assert sandbox.api_secret not in repr(client.config)
+
+
+@EXPIRY
+async def test_waiting_for_a_pooled_connection_never_expires_a_token(make_sandbox, make_client):
+    # 400 calls on 100 connections to a server that takes 0.3 s: the last calls wait 0.9 s
+    # for a connection, near the end of a 1-second token's life. A call takes its token
+    # only once it holds a connection, so no call carries a token that has run out.
+    sandbox = await make_sandbox(access_token_ttl=1.0)
+    client = make_client(sandbox, max_connections=100)
+    await client.wallets.list()
+    sandbox.faults.latency = 0.3
+
+    results = await asyncio.gather(
+        *(client.wallets.list() for _ in range(400)), return_exceptions=True
+    )
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert [r for r in sandbox.requests if r.status == 401] == []

@@ -204,7 +204,8 @@ async def test_closing_the_client_ends_waits_with_a_resume_token(sandbox, make_c
     before = other_tasks()
     client = OctopusClient(**sandbox.client_settings(), poll=POLL)
     waiters = [client.topups.orders.submit(4218, "4.99", input_data=PLAYER) for _ in range(5)]
-    await asyncio.gather(*(waiter._create for waiter in waiters))  # all five exist
+    while any(waiter.order is None for waiter in waiters):  # noqa: ASYNC110
+        await asyncio.sleep(0.001)  # until all five creates have answered
     await client.aclose()
     for waiter in waiters:
         with pytest.raises(OrderWaitTimeout, match="the client was closed") as caught:

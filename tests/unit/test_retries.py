@@ -999,3 +999,84 @@ async def test_an_unreadable_login_answer_withholds_the_tokens(bare_wire):
     assert raised.value.field == "refresh_token"
     assert "tok-SECRET" not in raised.value.body
     assert "withheld" in raised.value.body
+
+
+# --- a 401 for a token already replaced (issue 10) ---------------------------------------------
+
+
+async def test_a_401_for_a_token_already_replaced_does_not_spend_the_renewal(
+    bare_wire, make_wire_client
+):
+    # A and B both send access-1. B is refused first, renews to access-2 and succeeds. A is
+    # refused later, and by then access-2 has been revoked too. Trying access-2 costs A
+    # nothing (the token A was refused for was already replaced), so A still has its one
+    # renewal for access-3, and succeeds.
+    client = make_wire_client()
+    bare_wire.post(LOGIN, payload=token_body("access-1", "refresh-1"))
+    for number in (2, 3):  # renewals refresh
+        bare_wire.post(REFRESH, payload=token_body(f"access-{number}", f"refresh-{number}"))
+    refused = {"Bearer access-1"}
+    release_a = asyncio.Event()
+    arrivals = 0
+
+    async def wallets(url: URL, **kwargs: Any) -> CallbackResult:
+        nonlocal arrivals
+        arrivals += 1
+        if arrivals == 1:  # A's first attempt: answered once B is done
+            await release_a.wait()
+            refused.add("Bearer access-2")
+        bearer = kwargs["headers"]["Authorization"]
+        return reply(401, {}) if bearer in refused else reply(200, [])
+
+    bare_wire.get(WALLETS, callback=wallets, repeat=True)
+    call_a = asyncio.ensure_future(client.wallets.list())
+    while arrivals == 0:  # noqa: ASYNC110 (no event to await inside aioresponses)
+        await asyncio.sleep(0)
+    await client.wallets.list()  # B
+    release_a.set()
+    await call_a
+
+    bearers = [sent_header(c, "Authorization") for c in calls(bare_wire, "GET", WALLETS)]
+    assert bearers == [
+        "Bearer access-1",  # A, answered last
+        "Bearer access-1",  # B: refused
+        "Bearer access-2",  # B, renewed: served
+        "Bearer access-2",  # A, with the token that replaced its own: refused, revoked
+        "Bearer access-3",  # A, renewed: served
+    ]
+
+
+async def test_the_servers_clock_is_read_from_its_date_header(wire, make_wire_client):
+    client = make_wire_client()
+    behind = datetime.now(timezone.utc) - timedelta(hours=1)
+    wire.get(WALLETS, payload=[], headers={"Date": format_datetime(behind, usegmt=True)})
+
+    await client.wallets.list()
+
+    skew = client.vouchers.orders.server_time() - datetime.now(timezone.utc)
+    assert skew.total_seconds() == pytest.approx(-3600, abs=2)  # Date has whole seconds
+
+
+# --- the retry decision (RetryPolicy.delay) ----------------------------------------------------
+
+DECISION = RetryPolicy(max_retries=2, initial_backoff=1.0, max_backoff=8.0, max_retry_after=60)
+
+
+@pytest.mark.parametrize(
+    ("retries_done", "answer", "expected"),
+    [
+        (0, {"status": 503}, 1.0),
+        (1, {"status": 503}, 2.0),
+        (2, {"status": 503}, None),  # out of retries
+        (0, {"status": 400}, None),  # not a retried status
+        (0, {"status": 429, "retry_after": 7.0}, 7.0),  # the server's wait replaces backoff
+        (0, {"status": 503, "retry_after": 120.0}, None),  # longer than allowed: give up
+        (0, {"status": 503, "replayable": False}, None),  # may have been processed
+        (0, {"status": 429, "replayable": False}, 1.0),  # a 429 was not processed
+        (0, {}, 1.0),  # no answer at all (a connection failure)
+        (0, {"replayable": False}, None),  # ...that may have reached the server
+    ],
+)
+def test_one_retry_decision_for_every_caller(retries_done, answer, expected):
+    top = HighestDraw().random
+    assert DECISION.delay(retries_done, rand=top, **answer) == expected

@@ -326,8 +326,8 @@ class PollScheduler:
             if vertical.sweeping:
                 vertical.parked.update(watches)  # checked when the sweep ends
             elif vertical.policy.sweepable and len(vertical.watches) >= self.policy.sweep_threshold:
-                vertical.sweeping = True
                 self._spawn(self._probes.sweep(vertical))
+                vertical.sweeping = True  # only once the sweep exists: it alone clears this
             else:
                 self._agenda.get_soon(watches)
         for watch in self._agenda.due_refreshes(now):

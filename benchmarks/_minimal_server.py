@@ -28,6 +28,26 @@ TRANSACTION = json.dumps(
         "created_at": "2025-01-15T14:30:00Z",
     }
 ).encode()
+# GET /api/v1/wallets as the sandbox answers it: the docs do not show the shape (OQ-30), so
+# these are the fields the SDK's Wallet model reads, one wallet per currency.
+WALLETS = json.dumps(
+    [
+        {
+            "id": number,
+            "currency_id": number,
+            "currency": currency,
+            "balance": balance,
+            "type": "PREPAID",
+            "created_at": "2025-01-02T09:00:00Z",
+            "updated_at": "2025-01-15T14:30:00Z",
+        }
+        for number, currency, balance in (
+            (1, "USD", 9950.0),
+            (2, "EUR", 5000.0),
+            (3, "GBP", 2000.0),
+        )
+    ]
+).encode()
 LOGIN = json.dumps(
     {
         "success": True,
@@ -47,8 +67,16 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def transaction(request: web.Request) -> web.Response:
+    return answer(request, TRANSACTION)
+
+
+async def wallets(request: web.Request) -> web.Response:
+    return answer(request, WALLETS)
+
+
+def answer(request: web.Request, body: bytes) -> web.Response:
     return web.Response(
-        body=TRANSACTION,
+        body=body,
         content_type="application/json",
         headers={"X-Request-Id": request.headers.get("X-Request-Id", "-")},
     )
@@ -58,6 +86,7 @@ async def main() -> None:
     app = web.Application()
     app.router.add_post("/auth/login", login)
     app.router.add_get("/api/v1/transactions/{id}", transaction)
+    app.router.add_get("/api/v1/wallets", wallets)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -1,9 +1,10 @@
 """SDK GET throughput against a raw aiohttp GET + JSON decode, at several concurrencies.
 
-Both sides fetch the same transaction over connection pools of the same size, after one
-login, from a server in its own process: first a minimal aiohttp server (the client is the
-bottleneck, so this shows the SDK's own cost), then the sandbox (a realistic server). The
-ratio SDK/raw is the figure to read; absolute rates depend on the machine.
+Two typed GETs, one transaction and the list of wallets: for each, both sides fetch the
+same URL over connection pools of the same size, after one login, from a server in its own
+process: first a minimal aiohttp server (the client is the bottleneck, so this shows the
+SDK's own cost), then the sandbox (a realistic server). The ratio SDK/raw is the figure to
+read; absolute rates depend on the machine.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -19,7 +20,7 @@ import aiohttp
 
 from octopus_async import OctopusClient
 
-from ._harness import minimal_server_process, rate, sandbox_process, save, table
+from ._harness import Rate, minimal_server_process, rate, sandbox_process, save, table
 
 CONCURRENCY = (1, 64, 256)
 CALLS = {1: 1000, 64: 4000, 256: 4000}
@@ -28,6 +29,9 @@ TARGETS: dict[str, Callable[[], AbstractAsyncContextManager[str]]] = {
     "minimal": minimal_server_process,
     "sandbox": lambda: sandbox_process("--rate-limits", "off"),
 }
+TRANSACTION_ID = 1001
+
+Get = Callable[[], Awaitable[object]]
 
 
 async def measure(target: str) -> list[dict[str, Any]]:
@@ -37,50 +41,63 @@ async def measure(target: str) -> list[dict[str, Any]]:
         OctopusClient("sandbox-key", "sandbox-secret", base_url=url) as client,
     ):
         tokens = await client.auth.login()
-        transaction_id = 1001
-        path = f"/api/v1/transactions/{transaction_id}"
         headers = {"Authorization": f"Bearer {tokens.access_token}"}
         connector = aiohttp.TCPConnector(limit=client.config.max_connections)
         async with aiohttp.ClientSession(url, connector=connector) as session:
 
-            async def raw_get() -> object:
-                async with session.get(path, headers=headers) as response:
-                    response.raise_for_status()
-                    return json.loads(await response.read())
+            def raw(path: str) -> Get:
+                async def get() -> object:
+                    async with session.get(path, headers=headers) as response:
+                        response.raise_for_status()
+                        return json.loads(await response.read())
 
-            async def sdk_get() -> object:
-                return await client.wallets.transaction(transaction_id)
+                return get
 
-            for concurrency in CONCURRENCY:
-                calls = CALLS[concurrency]
-                await rate(raw_get, 500, concurrency)  # warm both pools
-                await rate(sdk_get, 500, concurrency)
-                # Interleaved rounds, median of each side: load from elsewhere hits both.
-                raws, sdks = [], []
-                for _ in range(ROUNDS):
-                    raws.append(await rate(raw_get, calls, concurrency))
-                    sdks.append(await rate(sdk_get, calls, concurrency))
-                rows.append(
-                    {
-                        "server": target,
-                        "concurrency": concurrency,
-                        "calls": calls,
-                        "raw_per_s": round(statistics.median(r.per_second for r in raws)),
-                        "sdk_per_s": round(statistics.median(r.per_second for r in sdks)),
-                        "raw_cpu_us": round(statistics.median(r.cpu_us_per_call for r in raws)),
-                        "sdk_cpu_us": round(statistics.median(r.cpu_us_per_call for r in sdks)),
-                    }
-                )
-                row = rows[-1]
-                row["ratio"] = round(row["sdk_per_s"] / row["raw_per_s"], 3)
-                row["sdk_extra_cpu_us"] = row["sdk_cpu_us"] - row["raw_cpu_us"]
+            # Each SDK call against a raw GET of the same URL.
+            calls: dict[str, tuple[Get, Get]] = {
+                "wallets.transaction(id)": (
+                    raw(f"/api/v1/transactions/{TRANSACTION_ID}"),
+                    lambda: client.wallets.transaction(TRANSACTION_ID),
+                ),
+                "wallets.list()": (raw("/api/v1/wallets"), client.wallets.list),
+            }
+            for call, (raw_get, sdk_get) in calls.items():
+                for concurrency in CONCURRENCY:
+                    count = CALLS[concurrency]
+                    await rate(raw_get, 500, concurrency)  # warm both pools
+                    await rate(sdk_get, 500, concurrency)
+                    # Interleaved rounds, median of each side: load from elsewhere hits both.
+                    raws, sdks = [], []
+                    for _ in range(ROUNDS):
+                        raws.append(await rate(raw_get, count, concurrency))
+                        sdks.append(await rate(sdk_get, count, concurrency))
+                    rows.append(_row(target, call, concurrency, count, raws, sdks))
     return rows
+
+
+def _row(
+    target: str, call: str, concurrency: int, count: int, raws: list[Rate], sdks: list[Rate]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "server": target,
+        "call": call,
+        "concurrency": concurrency,
+        "calls": count,
+        "raw_per_s": round(statistics.median(r.per_second for r in raws)),
+        "sdk_per_s": round(statistics.median(r.per_second for r in sdks)),
+        "raw_cpu_us": round(statistics.median(r.cpu_us_per_call for r in raws)),
+        "sdk_cpu_us": round(statistics.median(r.cpu_us_per_call for r in sdks)),
+    }
+    row["ratio"] = round(row["sdk_per_s"] / row["raw_per_s"], 3)
+    row["sdk_extra_cpu_us"] = row["sdk_cpu_us"] - row["raw_cpu_us"]
+    return row
 
 
 def main() -> None:
     rows = [row for target in TARGETS for row in asyncio.run(measure(target))]
     columns = {
         "server": "server",
+        "call": "call",
         "concurrency": "concurrency",
         "raw_per_s": "raw req/s",
         "sdk_per_s": "SDK req/s",
@@ -91,7 +108,7 @@ def main() -> None:
     }
     print(
         table(
-            "overhead: client.wallets.transaction(id) vs raw aiohttp GET + json.loads "
+            "overhead: client.wallets.transaction(id) and .list() vs raw aiohttp GET + json.loads "
             f"(median of {ROUNDS} interleaved rounds; CPU is the client process's own)",
             list(columns.values()),
             [[row[key] for key in columns] for row in rows],

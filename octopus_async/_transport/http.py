@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import platform
 import time
@@ -47,7 +46,7 @@ from .events import (
     RetryScheduled,
 )
 from .ids import new_request_id
-from .ratelimit import RateLimiter, endpoint_class
+from .ratelimit import RateLimiter, TokenBucket, endpoint_class
 from .stores import TokenStore
 from .wire import (
     decode_json,
@@ -220,25 +219,27 @@ class Transport:
         connection, a 429); any other failure is raised at once for the caller to settle,
         since the server may have acted on the request.
         """
+        endpoint = endpoint_class(method, path)
         call = _Call(
             method,
             path,
-            request_id=new_request_id(),
-            url=URL(self._base + path),
-            query=encode_query(params) if params else None,
-            body=encode_json(json) if json is not None else None,
-            timeout=self._timeout(
+            new_request_id(),
+            URL(self._base + path),
+            encode_query(params) if params else None,
+            encode_json(json) if json is not None else None,
+            self._timeout(
                 options.timeouts.connect,
                 read_timeout if read_timeout is not None else options.timeouts.read,
             ),
-            endpoint=endpoint_class(method, path),
+            endpoint,
+            self._limiter.bucket(endpoint),
         )
         retries = superseded = 0
         renewed = False
         while True:
             call.attempt += 1
             try:
-                status, headers, content, token = await self._send(call, options, authenticated)
+                raw, content, token = await self._send(call, options, authenticated)
             except _CONNECTION_ERRORS as exc:
                 failure = _connection_error(exc, method, path, call.request_id)
                 delay = options.retry.delay(
@@ -248,11 +249,10 @@ class Transport:
                     raise failure from exc
                 reason = type(failure).__name__
             else:
-                server_request_id = headers.get("X-Request-Id", call.request_id)
+                status = raw.status
+                request_id = raw.headers.get("X-Request-Id", call.request_id)
                 if 200 <= status < 300:
-                    return self._response(
-                        call, status, headers, server_request_id, content, sensitive
-                    )
+                    return self._response(call, raw, request_id, content, sensitive)
                 if status == 401 and token is not None:
                     if self.tokens.reject(token):
                         if not renewed:  # the token held was refused: renew it, once
@@ -265,13 +265,13 @@ class Transport:
                         continue
                 error = _status_error(
                     status,
-                    headers,
-                    server_request_id,
+                    raw.headers,
+                    request_id,
                     content,
                     withheld=sensitive,
                     secrets=(self._config.api_secret, token, *_secrets_in(json)),
                 )
-                retry_after = parse_retry_after(headers.get("Retry-After"), error.message)
+                retry_after = parse_retry_after(raw.headers.get("Retry-After"), error.message)
                 if status == 429 and retry_after is not None:
                     # Pause the class for every caller, whether or not this one retries, for
                     # no longer than the client's own limit (a per-call view does not decide).
@@ -293,15 +293,18 @@ class Transport:
 
     async def _send(
         self, call: _Call, options: RequestOptions, authenticated: bool
-    ) -> tuple[int, CIMultiDictProxy[str], bytes, str | None]:
-        """One attempt: status, headers, body, and the token it carried."""
+    ) -> tuple[aiohttp.ClientResponse, bytes, str | None]:
+        """One attempt: the response, its body, and the token it carried."""
         session = self._get_session()
-        await self._limiter.acquire(call.endpoint)
+        if call.bucket is not None and (wait := call.bucket.reserve()) > 0:
+            await call.bucket.redeem(wait)
         headers = {"X-Request-Id": call.request_id}
         if call.body is not None:
             headers["Content-Type"] = "application/json"
         token = None
-        async with self._slots if authenticated else _NO_SLOT:
+        if authenticated:  # the slot first: waiting for one never ages the token
+            await self._slots.acquire()
+        try:
             if authenticated:
                 token = self.tokens.current() or await self.tokens.access_token(options)
                 headers["Authorization"] = f"Bearer {token}"
@@ -321,19 +324,51 @@ class Transport:
                     content = await raw.read()
             except _CONNECTION_ERRORS as exc:
                 call.elapsed = time.perf_counter() - started
-                self._emit(
-                    RequestFailed(
-                        call.method,
-                        call.path,
-                        call.request_id,
-                        call.attempt,
-                        type(exc).__name__,
-                        call.elapsed,
-                    )
+                failed = RequestFailed(
+                    call.method,
+                    call.path,
+                    call.request_id,
+                    call.attempt,
+                    type(exc).__name__,
+                    call.elapsed,
                 )
+                self._emit(failed)
                 raise
+        finally:
+            if authenticated:
+                self._slots.release()
         call.elapsed = time.perf_counter() - started
-        status = raw.status
+        self._received(call, raw.status, raw.headers)
+        return raw, content, token
+
+    def _response(
+        self,
+        call: _Call,
+        raw: aiohttp.ClientResponse,
+        request_id: str,
+        content: bytes,
+        sensitive: bool,
+    ) -> APIResponse:
+        data, problem = _decode(content)
+        response = APIResponse(
+            call.method,
+            call.path,
+            raw.status,
+            raw.headers,
+            request_id,
+            content,
+            data,
+            call.elapsed,
+            call.attempt,
+            sensitive,
+            self.field_warnings,
+        )
+        if problem is not None:
+            raise response.invalid(problem)
+        return response
+
+    def _received(self, call: _Call, status: int, headers: CIMultiDictProxy[str]) -> None:
+        """Report a response to the hooks and the debug log, and note the server's clock."""
         if self._hooks:
             self._emit(
                 ResponseReceived(
@@ -347,40 +382,12 @@ class Transport:
                 call.path,
                 status,
                 call.elapsed * 1000,
-                raw.headers.get("X-Request-Id", call.request_id),
+                headers.get("X-Request-Id", call.request_id),
                 call.attempt,
             )
-        date = raw.headers.get("Date")
+        date = headers.get("Date")
         if date is not None and date != self._server_date:
             self._note_server_date(date)
-        return status, raw.headers, content, token
-
-    def _response(
-        self,
-        call: _Call,
-        status: int,
-        headers: CIMultiDictProxy[str],
-        request_id: str,
-        content: bytes,
-        sensitive: bool,
-    ) -> APIResponse:
-        data, problem = _decode(content)
-        response = APIResponse(
-            call.method,
-            call.path,
-            status,
-            headers,
-            request_id,
-            content,
-            data,
-            call.elapsed,
-            call.attempt,
-            sensitive,
-            self.field_warnings,
-        )
-        if problem is not None:
-            raise response.invalid(problem)
-        return response
 
     async def _send_auth(
         self, path: str, body: Mapping[str, str], options: RequestOptions
@@ -431,23 +438,48 @@ class Transport:
 
 
 _MAX_SUPERSEDED = 3  # replays with a token newer than the one a 401 refused
-_NO_SLOT = contextlib.nullcontext()
 
 
-@attrs.define
 class _Call:
-    """One API call across its attempts."""
+    """One API call across its attempts (a plain slotted class: one is made per call)."""
 
-    method: str
-    path: str
-    request_id: str
-    url: URL
-    query: Any
-    body: bytes | None
-    timeout: aiohttp.ClientTimeout
-    endpoint: EndpointClass | None
-    attempt: int = 0
-    elapsed: float = 0.0
+    __slots__ = (
+        "attempt",
+        "body",
+        "bucket",
+        "elapsed",
+        "endpoint",
+        "method",
+        "path",
+        "query",
+        "request_id",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        request_id: str,
+        url: URL,
+        query: Any,
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+        endpoint: EndpointClass | None,
+        bucket: TokenBucket | None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        self.url = url
+        self.query = query
+        self.body = body
+        self.timeout = timeout
+        self.endpoint = endpoint
+        self.bucket = bucket  # the rate limit of its endpoint class, if it has one
+        self.attempt = 0
+        self.elapsed = 0.0
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -86,6 +86,10 @@ def _integer(text: str) -> int | OutOfRangeNumber:
 _DECODER = json.JSONDecoder(
     parse_float=_fraction, parse_int=_integer, parse_constant=OutOfRangeNumber
 )
+# The common case first, without the hooks above: integers are read in C and fractions by
+# Decimal itself. A number that they cannot hold raises, and any failure, or whitespace
+# around the document, leaves the body to `_DECODER`, which decides.
+_COMMON = json.JSONDecoder(parse_float=Decimal, parse_constant=OutOfRangeNumber)
 
 
 def decode_json(body: bytes) -> Any:
@@ -94,8 +98,15 @@ def decode_json(body: bytes) -> Any:
     Raises `ValueError` for anything that is not JSON, including invalid UTF-8 and
     nesting deeper than the parser can follow.
     """
+    text = body.decode("utf-8")
     try:
-        return _DECODER.decode(body.decode("utf-8"))
+        document, end = _COMMON.raw_decode(text)
+        if end == len(text):
+            return document
+    except (ValueError, ArithmeticError, RecursionError):
+        pass
+    try:
+        return _DECODER.decode(text)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
 

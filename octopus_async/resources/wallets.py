@@ -12,6 +12,7 @@ from ._base import Resource, require_id
 __all__ = ["Wallets"]
 
 _TRANSACTIONS = PageSpec(size_param="limit", max_size=10_000)
+_WALLETS = tuple[Wallet, ...]  # made once: each subscription builds a new object
 
 
 class Wallets(Resource):
@@ -19,7 +20,7 @@ class Wallets(Resource):
 
     async def list(self) -> tuple[Wallet, ...]:
         """Every wallet of the account."""
-        return await self._requester.get("/api/v1/wallets", tuple[Wallet, ...])
+        return await self._requester.get("/api/v1/wallets", _WALLETS)
 
     async def get(self, wallet_id: int) -> Wallet | None:
         """The wallet with this id, or None. Reads the list: the API has no single-wallet call."""

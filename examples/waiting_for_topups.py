@@ -11,7 +11,7 @@ from decimal import Decimal
 from octopus_async import OctopusClient, OrderFailedError, OrderWaitTimeout, PollPolicy
 from octopus_async.sandbox import Sandbox, SandboxConfig
 
-SCALE = 0.02  # the sandbox and the poll cadence run 50 times faster than real time
+SCALE = 0.01  # the sandbox and the poll cadence run 100 times faster than real time
 
 
 async def main() -> None:

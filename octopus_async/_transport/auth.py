@@ -58,12 +58,14 @@ class TokenManager:
         policy: AuthPolicy,
         store: TokenStore,
         clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = random.random,
     ) -> None:
         self._send = send
         self._credentials = {"username": api_key, "password": api_secret}
         self._policy = policy
         self._store = store
-        self._clock = clock
+        self._clock = clock  # wall-clock seconds: token expiry times are wall-clock times
+        self._random = random
         self._held: _Held | None = None
         self._rejected: str | None = None
         self._flight: SingleFlight[_Held] = SingleFlight()
@@ -182,7 +184,7 @@ class TokenManager:
         margin = min(self._policy.refresh_margin, max(0.0, expires - received_at) / 2)
         # Up to a tenth earlier, so that clients sharing a store do not all renew at once:
         # the first one saves, the others adopt.
-        margin *= 1 + _RENEW_SPREAD * random.random()
+        margin *= 1 + _RENEW_SPREAD * self._random()
         refresh_expires = _timestamp(tokens.refresh_expires_at) or _jwt_expiry(tokens.refresh_token)
         return _Held(tokens, expires - margin, refresh_expires)
 

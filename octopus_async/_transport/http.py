@@ -153,6 +153,7 @@ class Transport:
             api_secret=config.api_secret,
             policy=config.auth,
             store=token_store,
+            random=self.clock.random,
         )
         self._session: aiohttp.ClientSession | None = None
         # Authenticated requests take a slot here before their token; login and refresh do

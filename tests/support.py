@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import math
 import random
 from collections.abc import Mapping
+from importlib.metadata import version
 from typing import Any
 from unittest.mock import Mock
 
@@ -24,7 +26,25 @@ def virtual_time_loop() -> asyncio.AbstractEventLoop:
     """An event loop on virtual time (looptime): whenever every task waits for a timer,
     the clock jumps to that timer, so an hour of polling runs in milliseconds and no
     assertion depends on how busy the machine is. I/O still happens for real."""
-    return looptime.new_event_loop()
+    loop = looptime.new_event_loop()
+    if _LOOPTIME < (0, 9):
+        loop.__class__ = type("TimersOnTicks", (_TimersOnTicks, loop.__class__), {})
+    return loop
+
+
+_LOOPTIME = tuple(int(part) for part in version("looptime").split(".")[:2])
+
+
+class _TimersOnTicks(asyncio.BaseEventLoop):
+    """Timers due on whole microseconds, the ticks of looptime's clock.
+
+    Before 0.9 (the last looptime for Python 3.10 is 0.7), a timer due a fraction of a
+    tick after the clock could stop the loop forever (looptime issue #35).
+    """
+
+    def call_at(self, when: float, callback: Any, *args: Any, context: Any = None) -> Any:
+        on_tick = math.ceil(when * 1_000_000) / 1_000_000
+        return super().call_at(on_tick, callback, *args, context=context)
 
 
 class HighestDraw(random.Random):

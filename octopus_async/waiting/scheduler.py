@@ -45,6 +45,8 @@ logger = logging.getLogger("octopus_async.waiting")
 
 O = TypeVar("O")  # noqa: E741
 
+_SHORTEST_SLEEP = 1e-6
+
 
 class PollScheduler:
     """Polls for every waiter of one client; see the module docstring.
@@ -353,6 +355,10 @@ class PollScheduler:
     async def _get(self, watch: Watch) -> None:
         try:
             await self._probes.get(watch)
+        except Exception:
+            # A defect in taking the answer in: the watch must not go silent for it.
+            logger.exception("the answer to a poll for a %s order was lost", watch.vertical.name)
+            self._tracker.later(watch, None)
         finally:
             watch.busy = False
             self._in_flight -= 1
@@ -364,7 +370,10 @@ class PollScheduler:
         moment = self._agenda.next_due()
         if self._agenda.has_gets and self._in_flight < self.policy.max_in_flight:
             moment = min(moment, now + self._probes.get_budget_wait())
-        return max(0.0, moment - now)
+        delay = moment - now
+        # Float sums leave some moments a hair after the clock's reading: a sleep shorter
+        # than the clock can tell would wake at the same reading, over and over.
+        return 0.0 if delay <= 0 else max(delay, _SHORTEST_SLEEP)
 
     async def _sleep(self, delay: float) -> None:
         wakeup: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -31,6 +31,7 @@ from octopus_async.pagination import Page
 from octopus_async.waiting.agenda import Agenda
 from octopus_async.waiting.policy import VerticalPolicy
 from octopus_async.waiting.scheduler import PollScheduler
+from octopus_async.waiting.tracker import Tracker
 from octopus_async.waiting.watches import Vertical as WatchedVertical
 from octopus_async.waiting.watches import Watch
 
@@ -311,11 +312,11 @@ def failing(times: int, original: Any) -> Any:
     """`original`, raising RuntimeError on its first `times` calls."""
     calls = {"n": 0}
 
-    def method(self: Any, *args: Any) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] <= times:
             raise RuntimeError("injected defect")
-        return original(self, *args)
+        return original(self, *args, **kwargs)
 
     return method
 
@@ -354,6 +355,7 @@ async def test_a_second_loop_failure_soon_after_ends_every_wait_with_its_token(m
             await asyncio.wait_for(waiter, 1)
         assert isinstance(caught.value, OrderWaitTimeout)  # handled like any ended wait
         assert caught.value.resume_token == waiter.resume_token()
+    await asyncio.sleep(0)  # the waits' done callbacks take them off their watches
     assert scheduler.pending == 0
 
     # The scheduler goes on serving new waits.
@@ -475,3 +477,19 @@ async def test_order_age_is_read_on_the_servers_clock():
     assert loop.time() - started == pytest.approx(1.0, abs=0.01)
     waiter.cancel()
     await scheduler.aclose()
+
+
+async def test_a_defect_in_taking_an_answer_in_is_logged_and_the_wait_goes_on(
+    scheduler, monkeypatch, caplog
+):
+    vertical = Vertical()
+    scheduler.register(LISTS_TELL_ALL, vertical)
+    vertical.add(1, "DELIVERED")
+    original = Tracker.seen
+    monkeypatch.setattr(Tracker, "seen", failing(1, original))
+
+    order = await asyncio.wait_for(wait(scheduler, order_id=1), 1)
+
+    assert order.status == "DELIVERED"
+    assert vertical.requests("get") == [1, 1]  # the lost answer was asked for again
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)

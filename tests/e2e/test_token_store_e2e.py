@@ -8,6 +8,8 @@ import stat
 import sys
 import textwrap
 
+import pytest
+
 from octopus_async import FileTokenStore
 
 WORKER = textwrap.dedent(
@@ -23,6 +25,10 @@ WORKER = textwrap.dedent(
     asyncio.run(main(sys.argv[1], sys.argv[2]))
     """
 )
+
+# The file store reads and writes on a thread; the event loop waits for the thread at its
+# close with a timeout that virtual time would run out at once (Python 3.13).
+pytestmark = pytest.mark.real_time
 
 
 async def test_processes_share_a_login_through_a_token_file(sandbox, make_client, tmp_path):

@@ -79,6 +79,10 @@ ORDER_DATA = {
     "created_at": "2025-01-15T14:00:00Z",
 }
 
+# SQLite works on a thread; the event loop waits for the thread at its close with a
+# timeout that virtual time would run out at once (Python 3.13): these run on the wall clock.
+THREADS = pytest.mark.real_time
+
 
 def envelope(
     event_type: str = "order.delivered",
@@ -839,6 +843,7 @@ async def open_stores() -> AsyncIterator[Callable[..., SQLiteEventStore]]:
         store.close()
 
 
+@THREADS
 async def test_sqlite_store_catches_duplicates(
     tmp_path: Path, open_stores: Callable[..., SQLiteEventStore]
 ) -> None:
@@ -848,6 +853,7 @@ async def test_sqlite_store_catches_duplicates(
     assert await store.add("evt_2") is True
 
 
+@THREADS
 async def test_sqlite_store_catches_duplicates_across_a_restart(
     tmp_path: Path, open_stores: Callable[..., SQLiteEventStore]
 ) -> None:
@@ -859,6 +865,7 @@ async def test_sqlite_store_catches_duplicates_across_a_restart(
     assert await restarted.add("evt_2") is True
 
 
+@THREADS
 async def test_sqlite_store_accepts_expired_ids_again(
     tmp_path: Path, open_stores: Callable[..., SQLiteEventStore]
 ) -> None:
@@ -872,6 +879,7 @@ async def test_sqlite_store_accepts_expired_ids_again(
     assert await store.add("evt_1") is False  # remembered again, for another ttl
 
 
+@THREADS
 async def test_sqlite_store_concurrent_adds_of_one_id_accept_it_once(
     tmp_path: Path, open_stores: Callable[..., SQLiteEventStore]
 ) -> None:
@@ -882,6 +890,7 @@ async def test_sqlite_store_concurrent_adds_of_one_id_accept_it_once(
     assert all(fresh)
 
 
+@THREADS
 async def test_sqlite_stores_on_one_file_share_what_they_saw(
     tmp_path: Path, open_stores: Callable[..., SQLiteEventStore]
 ) -> None:
@@ -893,6 +902,7 @@ async def test_sqlite_stores_on_one_file_share_what_they_saw(
     assert results.count(True) == 1
 
 
+@THREADS
 async def test_sqlite_store_close_releases_the_connection(tmp_path: Path) -> None:
     store = SQLiteEventStore(tmp_path / "events.db")
     assert await store.add("evt_1") is True
@@ -1069,6 +1079,7 @@ async def test_receiver_answers_200_to_a_duplicate_without_processing_it() -> No
     assert receiver.stats == ReceiverStats(accepted=1, duplicates=1)
 
 
+@THREADS
 async def test_receivers_sharing_a_sqlite_store_catch_a_redelivery_after_a_restart(
     tmp_path: Path, open_stores: Callable[..., SQLiteEventStore]
 ) -> None:

@@ -72,6 +72,26 @@ async def rate(operation: Callable[[], Awaitable[object]], total: int, concurren
     return Rate(total / elapsed, (time.process_time() - cpu) / total * 1e6)
 
 
+async def interleaved(
+    raw: Callable[[], Awaitable[object]],
+    sdk: Callable[[], Awaitable[object]],
+    total: int,
+    concurrency: int,
+    *,
+    rounds: int,
+    warm_up: int,
+) -> tuple[list[Rate], list[Rate]]:
+    """Warm both pools, then measure raw and SDK in alternating rounds, so that load from
+    elsewhere hits both sides alike; the rates of each side, in order."""
+    await rate(raw, warm_up, concurrency)
+    await rate(sdk, warm_up, concurrency)
+    raws, sdks = [], []
+    for _ in range(rounds):
+        raws.append(await rate(raw, total, concurrency))
+        sdks.append(await rate(sdk, total, concurrency))
+    return raws, sdks
+
+
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [list(map(str, header)), *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]

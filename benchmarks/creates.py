@@ -18,7 +18,7 @@ import aiohttp
 
 from octopus_async import OctopusClient
 
-from ._harness import rate, sandbox_process, save, table
+from ._harness import interleaved, sandbox_process, save, table
 
 CREATES = 2_000
 CONCURRENCY = 64
@@ -50,12 +50,9 @@ async def measure() -> dict[str, Any]:
             async def sdk_create() -> object:
                 return await client.vouchers.orders.create(123, "10.00", 1)
 
-            await rate(raw_create, 200, CONCURRENCY)  # warm both pools
-            await rate(sdk_create, 200, CONCURRENCY)
-            raws, sdks = [], []
-            for _ in range(ROUNDS):
-                raws.append(await rate(raw_create, CREATES, CONCURRENCY))
-                sdks.append(await rate(sdk_create, CREATES, CONCURRENCY))
+            raws, sdks = await interleaved(
+                raw_create, sdk_create, CREATES, CONCURRENCY, rounds=ROUNDS, warm_up=200
+            )
     raw = statistics.median(r.per_second for r in raws)
     sdk = statistics.median(r.per_second for r in sdks)
     return {

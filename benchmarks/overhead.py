@@ -20,7 +20,7 @@ import aiohttp
 
 from octopus_async import OctopusClient
 
-from ._harness import Rate, minimal_server_process, rate, sandbox_process, save, table
+from ._harness import Rate, interleaved, minimal_server_process, sandbox_process, save, table
 
 CONCURRENCY = (1, 64, 256)
 CALLS = {1: 1000, 64: 4000, 256: 4000}
@@ -64,13 +64,9 @@ async def measure(target: str) -> list[dict[str, Any]]:
             for call, (raw_get, sdk_get) in calls.items():
                 for concurrency in CONCURRENCY:
                     count = CALLS[concurrency]
-                    await rate(raw_get, 500, concurrency)  # warm both pools
-                    await rate(sdk_get, 500, concurrency)
-                    # Interleaved rounds, median of each side: load from elsewhere hits both.
-                    raws, sdks = [], []
-                    for _ in range(ROUNDS):
-                        raws.append(await rate(raw_get, count, concurrency))
-                        sdks.append(await rate(sdk_get, count, concurrency))
+                    raws, sdks = await interleaved(
+                        raw_get, sdk_get, count, concurrency, rounds=ROUNDS, warm_up=500
+                    )
                     rows.append(_row(target, call, concurrency, count, raws, sdks))
     return rows
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -49,6 +50,7 @@ from octopus_async import (
     ServerError,
     ValidationError,
 )
+from octopus_async._transport import ids
 from octopus_async._transport.wire import parse_retry_after
 from octopus_async.models.auth import TokenSet
 
@@ -449,6 +451,19 @@ async def test_request_id_is_sent_on_every_attempt_and_kept_across_retries(wire,
     first_call, second_call = ids[:3], ids[3]
     assert len(set(first_call)) == 1
     assert second_call != first_call[0]
+
+
+def test_request_ids_sort_by_the_second_they_were_made(monkeypatch):
+    seconds = iter([1_700_000_000, 1_700_000_000, 1_700_000_001, 2_000_000_000])
+    monkeypatch.setattr(ids, "time", SimpleNamespace(time=lambda: next(seconds)))
+
+    made = [ids.new_request_id() for _ in range(4)]
+
+    assert all(KSUID.fullmatch(request_id) for request_id in made)
+    assert made[0][:6] == made[1][:6]  # the same second
+    assert made[0] != made[1]
+    assert made[1][:6] < made[2][:6] < made[3][:6]
+    assert len({request_id[6:] for request_id in made}) == 4
 
 
 async def test_login_and_api_call_get_their_own_request_ids(wire, wire_client):

@@ -46,7 +46,7 @@ from .events import (
     RetryScheduled,
 )
 from .ids import new_request_id
-from .ratelimit import RateLimiter, TokenBucket, endpoint_class
+from .ratelimit import RateLimiter, endpoint_class
 from .stores import TokenStore
 from .wire import (
     decode_json,
@@ -220,7 +220,6 @@ class Transport:
         connection, a 429); any other failure is raised at once for the caller to settle,
         since the server may have acted on the request.
         """
-        endpoint = endpoint_class(method, path)
         call = _Call(
             method,
             path,
@@ -232,8 +231,7 @@ class Transport:
                 options.timeouts.connect,
                 read_timeout if read_timeout is not None else options.timeouts.read,
             ),
-            endpoint,
-            self._limiter.bucket(endpoint),
+            endpoint_class(method, path),
         )
         retries = superseded = 0
         renewed = False
@@ -297,8 +295,7 @@ class Transport:
     ) -> tuple[aiohttp.ClientResponse, bytes, str | None]:
         """One attempt: the response, its body, and the token it carried."""
         session = self._get_session()
-        if call.bucket is not None and (wait := call.bucket.reserve()) > 0:
-            await call.bucket.redeem(wait)
+        await self._limiter.acquire(call.endpoint)
         headers = {"X-Request-Id": call.request_id}
         if call.body is not None:
             headers["Content-Type"] = "application/json"
@@ -447,7 +444,6 @@ class _Call:
     __slots__ = (
         "attempt",
         "body",
-        "bucket",
         "elapsed",
         "endpoint",
         "method",
@@ -468,7 +464,6 @@ class _Call:
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
         endpoint: EndpointClass | None,
-        bucket: TokenBucket | None,
     ) -> None:
         self.method = method
         self.path = path
@@ -478,7 +473,6 @@ class _Call:
         self.body = body
         self.timeout = timeout
         self.endpoint = endpoint
-        self.bucket = bucket  # the rate limit of its endpoint class, if it has one
         self.attempt = 0
         self.elapsed = 0.0
 

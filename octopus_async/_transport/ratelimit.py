@@ -67,11 +67,8 @@ class TokenBucket:
     async def take(self) -> None:
         """Take one token, sleeping until it may be used; a cancelled wait gives it back."""
         delay = self.reserve()
-        if delay > 0:
-            await self.redeem(delay)
-
-    async def redeem(self, delay: float) -> None:
-        """Sleep the `delay` that `reserve` gave; a cancelled wait gives the token back."""
+        if delay <= 0:
+            return
         try:
             await asyncio.sleep(delay)
         except asyncio.CancelledError:
@@ -111,18 +108,14 @@ class RateLimiter:
             for name, quota in limits.quotas.items()
         }
 
-    def bucket(self, endpoint: EndpointClass | None) -> TokenBucket | None:
-        """The bucket of a class; None when the class has no quota."""
-        return self._buckets.get(endpoint) if endpoint else None
-
     async def acquire(self, endpoint: EndpointClass | None) -> None:
         """Wait until a request of this class may be sent."""
-        bucket = self.bucket(endpoint)
+        bucket = self._buckets.get(endpoint) if endpoint else None
         if bucket is not None:
             await bucket.take()
 
     def defer(self, endpoint: EndpointClass | None, seconds: float) -> None:
         """Pause a class after the server answered 429 with a `Retry-After`."""
-        bucket = self.bucket(endpoint)
+        bucket = self._buckets.get(endpoint) if endpoint else None
         if bucket is not None:
             bucket.defer(seconds)

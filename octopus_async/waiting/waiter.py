@@ -196,8 +196,6 @@ class OrderWaiter(Generic[OrderT]):
         """Take `order` as the latest state seen."""
         self.order = order
         self.order_id = order.id
-        if self.created_at is None:
-            self.created_at = getattr(order, "created_at", None)
 
     def resolve(self, order: OrderT) -> None:
         """End the wait with the settled `order`."""

@@ -203,9 +203,8 @@ async def test_cancelling_the_awaiting_task_stops_the_wait(client, sandbox):
 async def test_closing_the_client_ends_waits_with_a_resume_token(sandbox, make_client):
     before = other_tasks()
     client = OctopusClient(**sandbox.client_settings(), poll=POLL)
-    waiters = [client.topups.orders.submit(4218, "4.99", input_data=PLAYER) for _ in range(5)]
-    while any(waiter.order is None for waiter in waiters):  # noqa: ASYNC110
-        await asyncio.sleep(0.001)  # until all five creates have answered
+    orders = [await client.topups.orders.create(4218, "4.99", input_data=PLAYER) for _ in range(5)]
+    waiters = [client.topups.orders.wait(order) for order in orders]  # all five exist
     await client.aclose()
     for waiter in waiters:
         with pytest.raises(OrderWaitTimeout, match="the client was closed") as caught:

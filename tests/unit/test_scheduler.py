@@ -9,6 +9,7 @@ sandbox; these pin down the cases a server cannot be made to produce on cue.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Mapping
@@ -51,6 +52,7 @@ class Order:
     codes: bool = True  # False: a delivery listed without its codes
     listed: bool = True  # False: only its GET shows it
     created_at: datetime | None = None
+    installed: bool = False
 
 
 class Vertical:
@@ -68,31 +70,34 @@ class Vertical:
         self.endless = False  # every page is the first, and says more follow
         self.junk: list[dict[str, Any]] = []  # rows on every page whose ids cannot be read
         self.clock_offset = timedelta(0)  # the server's clock minus the client's
+        self.progress = asyncio.Event()  # set when a request arrives and when it is answered
 
     def add(self, order_id: int, status: str = "PENDING", **fields: Any) -> Order:
         self.server[order_id] = Order(order_id, status, **fields)
         return self.server[order_id]
 
     async def get(self, order_id: int) -> Order:
-        self.calls.append(("get", order_id))
+        self._arrived("get", order_id)
         answer = attrs.evolve(self.server[order_id])  # the state when the GET arrived
         await self.gate.wait()
+        self.progress.set()
         if self.failures:
             raise self.failures.pop(0)
         return answer
 
     async def find(self, client_reference: str) -> Order | None:
-        self.calls.append(("find", client_reference))
+        self._arrived("find", client_reference)
         found = [o for o in self.server.values() if o.client_reference == client_reference]
         return attrs.evolve(found[0]) if found else None
 
     async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
-        self.calls.append(("page", number))
+        self._arrived("page", number)
         listed = (o for o in sorted(self.server.values(), key=lambda o: -o.id) if o.listed)
         rows = (*(attrs.asdict(o) for o in listed), *self.junk)  # the state when it arrived
         if self.page_delay:
             await asyncio.sleep(self.page_delay)
         await self.page_gate.wait()
+        self.progress.set()
         headers = {"X-Has-More": "true"} if self.endless else {}
         return Page(rows, number, 500, api_response([], headers))
 
@@ -105,6 +110,10 @@ class Vertical:
     def server_time(self) -> datetime:
         return datetime.now(timezone.utc) + self.clock_offset
 
+    def _arrived(self, kind: str, target: object) -> None:
+        self.calls.append((kind, target))
+        self.progress.set()
+
     def requests(self, kind: str) -> list[object]:
         return [target for made, target in self.calls if made == kind]
 
@@ -116,11 +125,12 @@ async def scheduler():
     await created.aclose()
 
 
-async def until(condition: Any) -> None:
-    """Wait until `condition()` holds, looking every virtual millisecond: what it looks at
-    changes inside the scheduler, which has no event to await."""
-    while not condition():  # noqa: ASYNC110
-        await asyncio.sleep(0.001)
+async def until(vertical: Vertical, condition: Any) -> None:
+    """Wait until `condition()` holds, looking again whenever a request reaches `vertical`
+    or is answered: the scheduler takes an answer in before it next yields."""
+    while not condition():
+        vertical.progress.clear()
+        await vertical.progress.wait()
 
 
 def wait(scheduler: PollScheduler, **target: Any):
@@ -138,7 +148,7 @@ async def test_a_webhook_during_a_get_asks_for_another_at_once():
     vertical.add(1)
     vertical.gate.clear()
     waiter = wait(scheduler, order_id=1)
-    await until(lambda: vertical.calls)  # the first GET is in flight, holding PENDING
+    await until(vertical, lambda: vertical.calls)  # the first GET is in flight, holding PENDING
 
     vertical.server[1].status = "DELIVERED"
     assert scheduler.nudge("things", order_id=1)
@@ -225,7 +235,7 @@ async def test_waits_by_reference_and_by_id_for_one_order_become_one_watch(sched
     by_reference = wait(scheduler, client_reference="ref-7")
     assert scheduler.pending == 2
 
-    await until(lambda: by_reference.order_id == 7)  # a lookup told the reference's id
+    await until(vertical, lambda: by_reference.order_id == 7)  # a lookup told the reference's id
     assert scheduler.pending == 1
     calls_before = len(vertical.calls)
     vertical.server[7].status = "DELIVERED"
@@ -380,14 +390,16 @@ async def test_an_older_answer_never_replaces_a_newer_one(two_pending):
     sweeping, vertical = two_pending
     vertical.page_gate.clear()
     first, _ = wait(sweeping, order_id=1), wait(sweeping, order_id=2)
-    await until(lambda: vertical.requests("page"))  # a sweep read PENDING, not answered yet
+    await until(
+        vertical, lambda: vertical.requests("page")
+    )  # a sweep read PENDING, not answered yet
 
     vertical.server[1].status = "PROCESSING"
     assert sweeping.nudge("things", order_id=1)  # a GET starts after the page did...
-    await until(lambda: first.order is not None)  # ...and answers first
+    await until(vertical, lambda: first.order is not None)  # ...and answers first
     assert first.order.status == "PROCESSING"
     vertical.page_gate.set()  # the page, older, arrives last
-    await until(lambda: sweeping.stats.sweep_pages == 1)  # its rows are read with it
+    await until(vertical, lambda: sweeping.stats.sweep_pages == 1)  # its rows are read with it
 
     assert first.order.status == "PROCESSING"
 
@@ -397,7 +409,7 @@ async def test_a_sweep_leaves_an_order_to_its_get_in_flight(two_pending):
     vertical.gate.clear()  # GETs hang
     first, second = wait(sweeping, order_id=1), wait(sweeping, order_id=2)
     assert sweeping.nudge("things", order_id=1)
-    await until(lambda: vertical.requests("get") == [1])  # order 1's GET is in flight
+    await until(vertical, lambda: vertical.requests("get") == [1])  # order 1's GET is in flight
     vertical.server[1].status = vertical.server[2].status = "DELIVERED"
 
     assert (await asyncio.wait_for(second, 1)).id == 2  # a sweep told order 2...
@@ -471,7 +483,7 @@ async def test_order_age_is_read_on_the_servers_clock():
         timeout=600,
         accept_partial=False,
     )
-    await until(lambda: vertical.requests("get"))
+    await until(vertical, lambda: vertical.requests("get"))
 
     # On the fast cadence: by the client's clock the order would be an hour old (50 s).
     assert loop.time() - started == pytest.approx(1.0, abs=0.01)
@@ -493,3 +505,27 @@ async def test_a_defect_in_taking_an_answer_in_is_logged_and_the_wait_goes_on(
     assert order.status == "DELIVERED"
     assert vertical.requests("get") == [1, 1]  # the lost answer was asked for again
     assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)
+
+
+async def test_an_install_wait_counts_its_age_from_its_start_even_after_a_poll(scheduler):
+    # The install cadence runs from when the wait began, not from the order's creation:
+    # what the order says of its creation must not reach the wait, nor its resume token.
+    installs = VerticalPolicy("things.installed", sweepable=False, goal="installed")
+    vertical = Vertical()
+    scheduler.register(installs, vertical)
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    vertical.add(1, "DELIVERED", created_at=an_hour_ago)
+    waiter = scheduler.watch(
+        "things.installed",
+        order=None,
+        order_id=1,
+        client_reference=None,
+        timeout=600,
+        accept_partial=False,
+    )
+
+    await until(vertical, lambda: waiter.order is not None)
+
+    assert waiter.created_at is None
+    assert json.loads(waiter.resume_token())["created_at"] is None
+    waiter.cancel()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+import os
+from collections.abc import AsyncIterable, Awaitable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -12,6 +13,9 @@ from yarl import URL
 from ._transport.events import Hook
 from ._transport.http import Transport
 from ._transport.stores import MemoryTokenStore, TokenStore
+from .batch.inputs import InputRow
+from .batch.requests import OrderRequest
+from .batch.runner import BatchRun
 from .clock import Clock
 from .config import (
     AuthPolicy,
@@ -106,6 +110,7 @@ class OctopusClient:
             max_connections=max_connections,
         )
         clock = clock if clock is not None else Clock()
+        self._clock = clock
         transport = Transport(
             config, token_store=token_store or MemoryTokenStore(), hooks=hooks, clock=clock
         )
@@ -174,6 +179,7 @@ class OctopusClient:
         if max_retries is not None:
             retry = attrs.evolve(retry, max_retries=max_retries)
         view = object.__new__(OctopusClient)
+        view._clock = self._clock
         view._bind(self.config, self._transport, self._shared, RequestOptions(timeouts, retry))
         return view
 
@@ -192,6 +198,51 @@ class OctopusClient:
         already past (the token of a wait that timed out) becomes the default timeout.
         """
         return self._scheduler.resume(token, timeout)
+
+    def batch(
+        self,
+        requests: Iterable[OrderRequest | InputRow] | AsyncIterable[OrderRequest | InputRow],
+        *,
+        journal: str | os.PathLike[str] | None = None,
+        concurrency: int = 32,
+        max_pending: int = 1000,
+        wait: bool = True,
+        timeout: float | None = None,
+        input_id: str | None = None,
+    ) -> BatchRun:
+        """Place an order for each of `requests` and wait for them: an async iterator of
+        `BatchResult`, with a `summary`. ::
+
+            run = client.batch([VoucherOrderRequest(123, "10.00", 1)] * 100, journal="c.db")
+            async for result in run:
+                print(result.row, result.status)
+
+        At most `concurrency` creates are in flight, inside the client's create quota,
+        and at most `max_pending` rows are in hand, so `requests` (an iterable or async
+        iterable) is read as the batch goes. With a `journal` (a SQLite file) a rerun with
+        the same journal skips settled rows, looks up the creates in flight when the last
+        run stopped, resumes pending waits, and creates no order twice; a row without a
+        `client_reference` gets one made of the journal's run id and its row number.
+        `input_id` names the input (the command passes the file's SHA-256): a journal
+        made for another input is refused. `wait=False` reports unsettled orders as
+        pending with their resume token; `timeout` bounds each order's wait
+        (`PollPolicy.default_timeout` if None).
+        """
+        return BatchRun(
+            self,
+            requests,
+            journal=journal,
+            concurrency=concurrency,
+            max_pending=max_pending,
+            wait=wait,
+            timeout=timeout,
+            input_id=input_id,
+        )
+
+    @property
+    def clock(self) -> Clock:
+        """The source of time and jitter of everything this client times."""
+        return self._clock
 
     @property
     def scheduler(self) -> PollScheduler:

@@ -28,7 +28,7 @@ from ..errors import (
     ServerError,
 )
 from ..models._base import OpenEnum
-from ..models._convert import evolve
+from ..models._convert import evolve, structure
 from ..pagination import AsyncPaginator, Page, PageSpec
 from ._base import Requester, Resource, require_id
 
@@ -219,6 +219,14 @@ class Orders(Resource, Generic[OrderT]):
     def server_time(self) -> datetime:
         """Now, by the server's clock (as its `Date` headers tell)."""
         return self._requester.server_time()
+
+    def from_json(self, data: Mapping[str, Any]) -> OrderT:
+        """An order from its JSON as the server sent it (`order.raw`, as a journal keeps it).
+
+        Read as tolerantly as an answer; JSON without a readable `id` and `status` raises
+        `ValueError`.
+        """
+        return self._received(structure(data, self._endpoint.order_type))
 
     async def get(self, order_id: int) -> OrderT:
         """The order as the server reports it now."""

@@ -1,0 +1,232 @@
+"""The batch journal: one SQLite file (WAL) that says what became of every row.
+
+A row is written before its create is sent and again after each step, so a process killed
+at any point leaves a journal from which a rerun knows which orders may exist. Writes go
+to a worker thread and are committed in groups: every write waiting when a commit starts
+shares it. WAL with ``synchronous=NORMAL`` keeps every commit through a killed process; a
+power cut may lose the last commits, which costs nothing either, since a rerun then sends
+the same `client_reference` again and the server refuses the duplicate.
+
+The file holds the orders as the API returned them, codes included: it is created
+readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import anyio
+import anyio.to_thread
+
+from ..errors import OctopusError
+
+__all__ = ["Journal", "JournalError", "RowState", "Step"]
+
+_SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rows (
+    row INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    vertical TEXT NOT NULL,
+    client_reference TEXT NOT NULL,
+    step TEXT NOT NULL,
+    order_json TEXT,
+    error_json TEXT,
+    resume_token TEXT
+);
+"""
+
+Step = Literal["creating", "created", "delivered", "failed", "pending", "invalid"]
+"""`creating`: recorded, its create may be in flight; `created`: the order exists and has
+not settled; the others are a row's result status."""
+
+
+class JournalError(OctopusError):
+    """The journal cannot be used: unreadable, of another version, or made for another
+    input (`mismatch` is True then)."""
+
+    def __init__(self, message: str, *, mismatch: bool = False) -> None:
+        super().__init__(message)
+        self.mismatch = mismatch
+
+
+class RowState(NamedTuple):
+    """What the journal knows of one row."""
+
+    row: int
+    fingerprint: str
+    vertical: str
+    client_reference: str
+    step: Step
+    order_json: str | None
+    error_json: str | None
+    resume_token: str | None
+
+
+class _Commit:
+    """Statements waiting for a commit, and how it went."""
+
+    def __init__(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        self.statements = statements
+        self.written = anyio.Event()
+        self.error: sqlite3.Error | None = None
+
+
+class Journal:
+    """A batch's journal; open it with `Journal.open` and close it with `aclose`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, run_id: str) -> None:
+        self._connection = connection
+        self._queue: list[_Commit] = []
+        self._committing = False
+        self._thread = anyio.CapacityLimiter(1)
+        self.path = path
+        self.run_id = run_id
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], *, input_id: str | None = None) -> Journal:
+        """Open the journal at `path`, creating it if needed.
+
+        `input_id` identifies the input (the command passes its file's SHA-256): a journal
+        made for another input raises `JournalError` with `mismatch` set.
+        """
+        location = Path(path)
+        try:
+            return await anyio.to_thread.run_sync(cls._open, location, input_id)
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot use {location} as a journal: {error}") from None
+        except OSError as error:
+            raise JournalError(f"cannot create {location}: {error.strerror}") from None
+
+    @classmethod
+    def _open(cls, path: Path, input_id: str | None) -> Journal:
+        if not path.exists():
+            # Created here, owner-only, before SQLite opens it: it will hold voucher codes.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.executescript(_SCHEMA)
+            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+            if not meta:
+                meta = {"version": _SCHEMA_VERSION, "run_id": f"b{secrets.token_hex(6)}"}
+                if input_id is not None:
+                    meta["input_id"] = input_id
+                connection.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            cls._check(path, meta, input_id)
+        except (sqlite3.Error, JournalError):
+            connection.close()
+            raise
+        return cls(connection, path, meta["run_id"])
+
+    @staticmethod
+    def _check(path: Path, meta: dict[str, str], input_id: str | None) -> None:
+        if meta.get("version") != _SCHEMA_VERSION or "run_id" not in meta:
+            raise JournalError(f"{path} is not a batch journal of this version")
+        recorded = meta.get("input_id")
+        if input_id is not None and recorded is not None and recorded != input_id:
+            raise JournalError(
+                f"{path} is the journal of another input; use a new journal for this one",
+                mismatch=True,
+            )
+
+    async def states(self, rows: Iterable[int]) -> dict[int, RowState]:
+        """What the journal knows of `rows` (rows it has never seen are left out)."""
+        wanted = list(rows)
+        return await anyio.to_thread.run_sync(self._read, wanted, limiter=self._thread)
+
+    def _read(self, rows: list[int]) -> dict[int, RowState]:
+        marks = ",".join("?" * len(rows))
+        cursor = self._connection.execute(
+            f"SELECT row, fingerprint, vertical, client_reference, step, order_json, "
+            f"error_json, resume_token FROM rows WHERE row IN ({marks})",
+            rows,
+        )
+        return {state.row: state for state in map(RowState._make, cursor.fetchall())}
+
+    async def begin(self, row: int, fingerprint: str, vertical: str, reference: str) -> None:
+        """Record that `row`'s create is about to be sent; returns once it is on disk."""
+        await self._commit(
+            (
+                (
+                    "INSERT OR REPLACE INTO rows (row, fingerprint, vertical, client_reference,"
+                    " step) VALUES (?, ?, ?, ?, 'creating')",
+                    (row, fingerprint, vertical, reference),
+                ),
+            )
+        )
+
+    async def record(
+        self,
+        row: int,
+        step: Step,
+        *,
+        order_json: str | None = None,
+        error_json: str | None = None,
+        resume_token: str | None = None,
+    ) -> None:
+        """Record `row`'s new step; a field left None keeps what was recorded before."""
+        await self._commit(
+            (
+                (
+                    "UPDATE rows SET step = ?, order_json = coalesce(?, order_json),"
+                    " error_json = ?, resume_token = ? WHERE row = ?",
+                    (step, order_json, error_json, resume_token, row),
+                ),
+            )
+        )
+
+    async def _commit(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        commit = _Commit(statements)
+        self._queue.append(commit)
+        if not self._committing:
+            self._committing = True
+            # Shielded: the writes already asked for land even when the batch is
+            # cancelled (Ctrl-C), so the journal never lags what was sent.
+            with anyio.CancelScope(shield=True):
+                try:
+                    while self._queue:
+                        group, self._queue = self._queue, []
+                        await self._write_group(group)
+                finally:
+                    self._committing = False
+        await commit.written.wait()
+        if commit.error is not None:
+            raise JournalError(f"cannot write to {self.path}: {commit.error}")
+
+    async def _write_group(self, group: list[_Commit]) -> None:
+        try:
+            await anyio.to_thread.run_sync(
+                self._write, [commit.statements for commit in group], limiter=self._thread
+            )
+        except sqlite3.Error as error:
+            for commit in group:
+                commit.error = error
+        for commit in group:
+            commit.written.set()
+
+    def _write(self, groups: list[Sequence[tuple[str, tuple[Any, ...]]]]) -> None:
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statements in groups:
+                for sql, parameters in statements:
+                    connection.execute(sql, parameters)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self._connection.close, limiter=self._thread)
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r}, run_id={self.run_id!r})"

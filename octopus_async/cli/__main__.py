@@ -1,0 +1,7 @@
+"""`python -m octopus_async.cli`: the `octopus-async` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

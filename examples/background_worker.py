@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 from octopus_async import (
     OctopusClient,
     OrderFailedError,
-    OrderWaiter,
     OrderWaitTimeout,
+    PendingOrder,
     PollPolicy,
 )
 from octopus_async.sandbox import Sandbox, SandboxConfig
@@ -101,7 +101,7 @@ async def worker(
 ) -> None:
     """Do every job not done yet; with `stop_after`, stop after that many seconds."""
     journal = Journal(journal_path)  # read afresh, as a new process would
-    waiters: dict[str, OrderWaiter[Any]] = {}
+    waiters: dict[str, PendingOrder[Any]] = {}
     async with OctopusClient(**client_settings, poll=PollPolicy().scaled(SCALE)) as client:
         # First the waits a previous run left pending. A token carries the order's id (or,
         # taken before the create answered, its client_reference) and the wait's deadline;
@@ -139,7 +139,7 @@ async def worker(
     await asyncio.gather(*followers)
 
 
-async def follow(name: str, job: str, waiter: OrderWaiter[Any], journal: Journal) -> None:
+async def follow(name: str, job: str, waiter: PendingOrder[Any], journal: Journal) -> None:
     """Wait for one order and journal how it ended."""
     try:
         order = await waiter

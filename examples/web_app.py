@@ -31,8 +31,8 @@ from octopus_async import (
     InvalidRequestError,
     OctopusClient,
     OrderFailedError,
-    OrderWaiter,
     OrderWaitTimeout,
+    PendingOrder,
     PollPolicy,
 )
 from octopus_async.models import TopupOrder, TopupOrderStatus
@@ -47,7 +47,7 @@ BUDGET = 1.0
 KEEP_SETTLED = 600.0
 
 CLIENT = web.AppKey("octopus_client", OctopusClient)
-WAITERS = web.AppKey("topup_waiters", dict[str, OrderWaiter[TopupOrder]])
+WAITERS = web.AppKey("topup_waiters", dict[str, PendingOrder[TopupOrder]])
 
 
 def make_app(client_settings: Mapping[str, Any]) -> web.Application:
@@ -134,7 +134,7 @@ async def order_status(request: web.Request) -> web.Response:
     return web.json_response(describe(order))
 
 
-async def settled_within(waiter: OrderWaiter[TopupOrder], budget: float) -> bool:
+async def settled_within(waiter: PendingOrder[TopupOrder], budget: float) -> bool:
     """Whether `waiter` ends within `budget` seconds. The waiter itself is never cancelled:
     it goes on following the order for the status URL, whatever this returns.
 
@@ -151,13 +151,13 @@ async def settled_within(waiter: OrderWaiter[TopupOrder], budget: float) -> bool
     return True
 
 
-def remember(app: web.Application, reference: str, waiter: OrderWaiter[TopupOrder]) -> None:
+def remember(app: web.Application, reference: str, waiter: PendingOrder[TopupOrder]) -> None:
     """Keep `waiter` for its status URL until `KEEP_SETTLED` after it settles."""
     waiters = app[WAITERS]
     waiters[reference] = waiter
     loop = asyncio.get_running_loop()
 
-    def settled(waiter: OrderWaiter[TopupOrder]) -> None:
+    def settled(waiter: PendingOrder[TopupOrder]) -> None:
         # A failure is an answer for the status URL, which nobody may ask: reading it here
         # keeps asyncio from logging "Future exception was never retrieved" when the
         # waiter is forgotten.

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .pagination import AsyncPaginator, Page
 from .resources import RawResponse
+from .resources._orders import PendingOrder
 from .waiting.waiter import OrderWaiter
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "PollingStoppedError",
     "OrderWaiter",
     "Page",
+    "PendingOrder",
     "PermissionDeniedError",
     "PollPolicy",
     "Quota",

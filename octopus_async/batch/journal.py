@@ -3,9 +3,11 @@
 A row is written before its create is sent and again after each step, so a process killed
 at any point leaves a journal from which a rerun knows which orders may exist. Writes go
 to a worker thread and are committed in groups: every write waiting when a commit starts
-shares it. WAL with ``synchronous=NORMAL`` keeps every commit through a killed process; a
-power cut may lose the last commits, which costs nothing either, since a rerun then sends
-the same `client_reference` again and the server refuses the duplicate.
+shares it, as one statement. WAL with ``synchronous=NORMAL`` keeps every commit through a
+killed process. A power cut may lose the last commits: a rerun then sends those rows'
+creates again under the same `client_reference`, the server refuses the duplicates, and the
+batch takes the existing orders for rows whose reference it made (a row that brought its
+own reference reports `DuplicateClientReferenceError`, which carries the order).
 
 The file holds the orders as the API returned them, codes included: it is created
 readable by its owner only.
@@ -13,12 +15,13 @@ readable by its owner only.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import anyio
 import anyio.to_thread
@@ -43,6 +46,13 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 """
 
+# Every write is a whole row, and a group of them is one statement: a JSON array of rows.
+_WRITE = (
+    "INSERT OR REPLACE INTO rows SELECT "
+    + ", ".join(f"json_extract(value, '$[{column}]')" for column in range(8))
+    + " FROM json_each(?)"
+)
+
 Step = Literal["creating", "created", "delivered", "failed", "pending", "invalid"]
 """`creating`: recorded, its create may be in flight; `created`: the order exists and has
 not settled; the others are a row's result status."""
@@ -65,16 +75,16 @@ class RowState(NamedTuple):
     vertical: str
     client_reference: str
     step: Step
-    order_json: str | None
-    error_json: str | None
-    resume_token: str | None
+    order_json: str | None = None
+    error_json: str | None = None
+    resume_token: str | None = None
 
 
-class _Commit:
-    """Statements waiting for a commit, and how it went."""
+class _Entry:
+    """A row's state waiting for its commit, and how the commit went."""
 
-    def __init__(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-        self.statements = statements
+    def __init__(self, state: RowState) -> None:
+        self.state = state
         self.written = anyio.Event()
         self.error: sqlite3.Error | None = None
 
@@ -84,7 +94,7 @@ class Journal:
 
     def __init__(self, connection: sqlite3.Connection, path: Path, run_id: str) -> None:
         self._connection = connection
-        self._queue: list[_Commit] = []
+        self._queue: list[_Entry] = []
         self._committing = False
         self._thread = anyio.CapacityLimiter(1)
         self.path = path
@@ -152,41 +162,10 @@ class Journal:
         )
         return {state.row: state for state in map(RowState._make, cursor.fetchall())}
 
-    async def begin(self, row: int, fingerprint: str, vertical: str, reference: str) -> None:
-        """Record that `row`'s create is about to be sent; returns once it is on disk."""
-        await self._commit(
-            (
-                (
-                    "INSERT OR REPLACE INTO rows (row, fingerprint, vertical, client_reference,"
-                    " step) VALUES (?, ?, ?, ?, 'creating')",
-                    (row, fingerprint, vertical, reference),
-                ),
-            )
-        )
-
-    async def record(
-        self,
-        row: int,
-        step: Step,
-        *,
-        order_json: str | None = None,
-        error_json: str | None = None,
-        resume_token: str | None = None,
-    ) -> None:
-        """Record `row`'s new step; a field left None keeps what was recorded before."""
-        await self._commit(
-            (
-                (
-                    "UPDATE rows SET step = ?, order_json = coalesce(?, order_json),"
-                    " error_json = ?, resume_token = ? WHERE row = ?",
-                    (step, order_json, error_json, resume_token, row),
-                ),
-            )
-        )
-
-    async def _commit(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-        commit = _Commit(statements)
-        self._queue.append(commit)
+    async def write(self, state: RowState) -> None:
+        """Record `state` as all there is to know of its row; returns once it is on disk."""
+        entry = _Entry(state)
+        self._queue.append(entry)
         if not self._committing:
             self._committing = True
             # Shielded: the writes already asked for land even when the batch is
@@ -195,35 +174,27 @@ class Journal:
                 try:
                     while self._queue:
                         group, self._queue = self._queue, []
-                        await self._write_group(group)
+                        await self._commit(group)
                 finally:
                     self._committing = False
-        await commit.written.wait()
-        if commit.error is not None:
-            raise JournalError(f"cannot write to {self.path}: {commit.error}")
+        await entry.written.wait()
+        if entry.error is not None:
+            raise JournalError(f"cannot write to {self.path}: {entry.error}")
 
-    async def _write_group(self, group: list[_Commit]) -> None:
+    async def _commit(self, group: list[_Entry]) -> None:
+        rows = json.dumps([entry.state for entry in group])
         try:
-            await anyio.to_thread.run_sync(
-                self._write, [commit.statements for commit in group], limiter=self._thread
-            )
+            await anyio.to_thread.run_sync(self._write, rows, limiter=self._thread)
         except sqlite3.Error as error:
-            for commit in group:
-                commit.error = error
-        for commit in group:
-            commit.written.set()
+            for entry in group:
+                entry.error = error
+        for entry in group:
+            entry.written.set()
 
-    def _write(self, groups: list[Sequence[tuple[str, tuple[Any, ...]]]]) -> None:
-        connection = self._connection
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for statements in groups:
-                for sql, parameters in statements:
-                    connection.execute(sql, parameters)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _write(self, rows: str) -> None:
+        # One statement for the whole group: one call into SQLite, so the thread takes the
+        # interpreter lock back once, not once per row, while the event loop is busy.
+        self._connection.execute(_WRITE, (rows,))
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self._connection.close, limiter=self._thread)

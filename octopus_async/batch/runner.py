@@ -32,7 +32,7 @@ from ..errors import (
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
 )
-from ..resources._orders import Orders
+from ..resources._orders import Orders, PendingOrder
 from .inputs import InputRow
 from .journal import Journal, JournalError, RowState, Step
 from .requests import OrderRequest
@@ -183,7 +183,12 @@ class BatchRun:
             self._start()
         assert self._results is not None
         try:
-            return await self._results.receive()
+            try:
+                # Take what is there without a trip through the event loop: rows that
+                # settled keep their slots until their result is taken.
+                return self._results.receive_nowait()
+            except anyio.WouldBlock:
+                return await self._results.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             await self._finish()
             raise StopAsyncIteration from None
@@ -301,8 +306,8 @@ class BatchRun:
             return BatchResult(item.row, "invalid", None, error=item.error)
         reference = request.client_reference or f"{self._run_id}-{item.row}"
         orders: Orders[Any] = request.orders(self._client)
-        row = _Row(item.row, request.vertical, reference)
-        fingerprint = request.fingerprint()
+        fingerprint = request.fingerprint() if self._journal is not None else ""
+        row = _Row(item.row, request.vertical, reference, fingerprint)
         if state is not None and state.fingerprint != fingerprint:
             raise JournalError(
                 f"row {item.row} differs from the row the journal recorded; "
@@ -312,20 +317,24 @@ class BatchRun:
         if state is not None and state.step in ("delivered", "failed", "invalid"):
             return _replayed(row, state, orders)
         if state is None or state.step == "creating":
-            if state is None and self._journal is not None:
-                await self._journal.begin(item.row, fingerprint, request.vertical, reference)
+            if state is None:
+                await self._record(row, "creating")
             created = await self._create(row, request, orders, may_exist=state is not None)
             if isinstance(created, BatchResult):
                 return created
-            order = created
-            await self._record(row, "created", order=order)
+            order, recorded = created, False
         else:
             assert state.order_json is not None
             order = orders.from_json(decode_json(state.order_json.encode()))
             if not self._wait:
                 with contextlib.suppress(OctopusError):
                     order = await orders.get(order.id)
-        result = await self._await(row, orders, order)
+            recorded = True
+        waiter = orders.wait(order, timeout=self._timeout)
+        if not recorded and not waiter.done():
+            # An order settled in the create's answer goes straight to its result's record.
+            await self._record(row, "created", order=order)
+        result = await self._outcome(row, waiter, order)
         await self._record(
             row, result.status, order=result.order, error=result.error, token=result.resume_token
         )
@@ -351,10 +360,13 @@ class BatchRun:
             await self._record(row, "invalid", error=invalid)
             return row.result("invalid", error=invalid)
         except DuplicateClientReferenceError as duplicate:
-            if may_exist and duplicate.order is not None:
-                # The earlier run's create landed after the lookup missed it.
+            # The reference is this batch's when an earlier run sent it (its lookup missed
+            # the order) or when the batch made it (`<run id>-<row>`: a journal that lost
+            # its last commits to a power cut); then the order is this row's.
+            ours = may_exist or request.client_reference is None
+            if ours and duplicate.order is not None:
                 return duplicate.order
-            if may_exist:
+            if ours:
                 return row.result("pending", error=_unknown(row, duplicate))
             await self._record(row, "failed", error=duplicate)
             return row.result("failed", error=duplicate)
@@ -367,8 +379,7 @@ class BatchRun:
             await self._record(row, "failed", error=refused)
             return row.result("failed", error=refused)
 
-    async def _await(self, row: _Row, orders: Orders[Any], order: Any) -> BatchResult:
-        waiter = orders.wait(order, timeout=self._timeout)
+    async def _outcome(self, row: _Row, waiter: PendingOrder[Any], order: Any) -> BatchResult:
         if not self._wait and not waiter.done():
             token = waiter.resume_token()
             waiter.cancel()
@@ -393,12 +404,17 @@ class BatchRun:
     ) -> None:
         if self._journal is None:
             return
-        await self._journal.record(
-            row.number,
-            step,
-            order_json=None if order is None else encode_json(dict(order.raw)).decode(),
-            error_json=None if error is None else _error_json(error),
-            resume_token=token,
+        await self._journal.write(
+            RowState(
+                row.number,
+                row.fingerprint,
+                row.vertical,
+                row.reference,
+                step,
+                None if order is None else encode_json(dict(order.raw)).decode(),
+                None if error is None else _error_json(error),
+                token,
+            )
         )
 
 
@@ -407,6 +423,7 @@ class _Row:
     number: int
     vertical: str
     reference: str
+    fingerprint: str
 
     def result(
         self,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Literal
@@ -72,7 +73,8 @@ def register(subparsers: Subparsers) -> None:
         "--out",
         metavar="PATH",
         help="write one JSON line per row: its reference, status, error and the order as the "
-        "API returned it, codes included (the file is made readable by you only)",
+        "API returned it, codes included (the file is made readable by you only; default: "
+        "no file, the console shows the problems and a summary)",
     )
     parser.add_argument(
         "--concurrency", type=positive_int, default=32, help="creates in flight at once"
@@ -169,19 +171,21 @@ class _Progress:
         self._bar: Progress | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._verticals: set[str] = set()
+        self._started = time.monotonic()
 
     async def __aenter__(self) -> _Progress:
         if self._console.is_terminal:
             self._bar = Progress(
                 TextColumn("[bold]batch"),
-                BarColumn(),
+                BarColumn(bar_width=20),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[line]}"),
+                TextColumn("{task.fields[counts]}"),
+                TextColumn("{task.fields[pace]}"),
                 TimeRemainingColumn(),
                 console=self._console,
                 refresh_per_second=4,
             )
-            self._bar.add_task("batch", total=self._rows, line="")
+            self._bar.add_task("batch", total=self._rows, counts="", pace="")
             self._bar.start()
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
         return self
@@ -208,25 +212,42 @@ class _Progress:
             if self._bar is not None:
                 self._update()
             else:
-                self.print(f"progress: {self._line()}")
+                self.print(self._line())
 
     def _update(self) -> None:
         assert self._bar is not None
+        counts = " ".join(
+            f"[{_STYLES[status]}]{self._batch.summary.counts[status]} {status}[/]"
+            for status in STATUSES
+        )
         self._bar.update(
-            self._bar.task_ids[0], completed=self._batch.summary.total, line=self._line()
+            self._bar.task_ids[0],
+            completed=self._batch.summary.total,
+            counts=counts,
+            pace=self._pace(),
         )
 
     def _line(self) -> str:
         summary = self._batch.summary
-        minutes = max(summary.elapsed, 1e-9) / 60
         counts = ", ".join(f"{summary.counts[status]} {status}" for status in STATUSES)
-        line = (
-            f"{summary.total}/{self._rows} rows: {counts}; {summary.total / minutes:.0f} rows/min"
-        )
+        line = f"progress: {summary.total}/{self._rows} rows: {counts}; {self._pace()}"
+        if 0 < summary.total < self._rows:
+            left = (self._rows - summary.total) * self._elapsed() / summary.total
+            line += f"; about {left:.0f} s left"
+        return line
+
+    def _pace(self) -> str:
+        """Rows settled per minute, and how much of the create quota the creates use."""
+        summary = self._batch.summary
+        minutes = self._elapsed() / 60
+        pace = f"{summary.total / minutes:.0f} rows/min"
         quota = self._create_quota()
         if quota:
-            line += f", quota use {summary.created / minutes / quota:.0%}"
-        return line
+            pace += f", quota use {summary.created / minutes / quota:.0%}"
+        return pace
+
+    def _elapsed(self) -> float:
+        return max(time.monotonic() - self._started, 1e-9)
 
     def _create_quota(self) -> float:
         """The create quotas per minute of the verticals seen so far, together."""

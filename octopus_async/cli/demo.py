@@ -326,4 +326,5 @@ def _summary(console: Console, sandbox: Sandbox, polls: int, elapsed: float) -> 
     console.print(Text("Next steps", style="bold"))
     console.print("  - run the examples in examples/ (python examples/quickstart.py, ...)")
     console.print("  - serve a sandbox for your own code: octopus-async sandbox")
+    console.print("  - place orders from a file, resumably: octopus-async batch --help")
     console.print("  - read README.md for the whole API: waiters, webhooks, errors")

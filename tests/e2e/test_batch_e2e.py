@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections import Counter
 from decimal import Decimal
 
 import pytest
 
-from octopus_async import InvalidRequestError, OrderOutcomeUnknownError, PollPolicy, RateLimits
+from octopus_async import (
+    DuplicateClientReferenceError,
+    InvalidRequestError,
+    OrderOutcomeUnknownError,
+    PollPolicy,
+    RateLimits,
+)
 from octopus_async.batch import (
     EsimOrderRequest,
     InputError,
@@ -292,3 +299,26 @@ async def test_an_input_that_breaks_stops_the_batch_with_its_error(sandbox, clie
     run = client.batch(rows())
     with pytest.raises(InputError, match="not UTF-8"):
         await collect(run)
+
+
+@JOURNAL
+async def test_rows_a_power_cut_took_from_the_journal_find_their_orders(sandbox, client, tmp_path):
+    journal = tmp_path / "batch.db"
+    requests = [VoucherOrderRequest(123, "10.00", 1) for _ in range(4)]
+    requests.append(VoucherOrderRequest(123, "10.00", 1, client_reference="own-5"))
+    first = await collect(client.batch(requests, journal=journal))
+    # The last commits never reached the disk: the journal knows nothing of rows 3 to 5.
+    with sqlite3.connect(journal) as connection:
+        connection.execute("DELETE FROM rows WHERE row >= 3")
+    connection.close()
+
+    again = await collect(client.batch(requests, journal=journal))
+
+    assert orders_on(sandbox) == Counter(r.client_reference for r in first.values())
+    for row in (3, 4):  # references the batch made: the orders are these rows'
+        assert again[row].status == "delivered"
+        assert again[row].order.id == first[row].order.id
+    # A reference the row brought may be another's: reported, with the order it names.
+    assert again[5].status == "failed"
+    assert isinstance(again[5].error, DuplicateClientReferenceError)
+    assert again[5].error.order.id == first[5].order.id

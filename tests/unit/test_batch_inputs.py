@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from octopus_async.batch import (
     EsimOrderRequest,
     InputError,
+    JournaledError,
+    JournalError,
     TopupOrderRequest,
     VoucherOrderRequest,
     describe_input,
@@ -164,3 +167,19 @@ def test_requests_have_a_fingerprint_of_every_field():
         EsimOrderRequest(123, "10.00"),
     ]
     assert len({first.fingerprint(), *(other.fingerprint() for other in others)}) == 5
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InputError("orders.csv is not UTF-8 text"),
+        JournalError("campaign.db is the journal of another input", mismatch=True),
+        JournaledError("order 7 FAILED", kind="OrderFailedError", param=None),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_batch_errors_cross_processes(error):
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is type(error)
+    assert str(restored) == str(error)
+    assert vars(restored) == vars(error)

@@ -101,7 +101,16 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_batch(args))
+    try:
+        return asyncio.run(_batch(args))
+    except KeyboardInterrupt:
+        make_console(stderr=True).print(
+            f"interrupted: the journal {args.journal} is consistent; "
+            "run the same command again to resume",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise
 
 
 async def _batch(args: argparse.Namespace) -> int:
@@ -204,7 +213,7 @@ class _Progress:
             self._verticals.add(result.vertical)
 
     def print(self, line: str) -> None:
-        self._console.print(line, highlight=False)
+        self._console.print(line, highlight=False, soft_wrap=True)
 
     async def _tick(self) -> None:
         while True:

@@ -231,6 +231,7 @@ async def test_ctrl_c_exits_130_and_a_rerun_completes(sandbox, tmp_path):
     status, _, stderr = await finish(process)
     assert status == 130, stderr
     assert "Traceback" not in stderr
+    assert "run the same command again to resume" in stderr
 
     status, _, stderr = await finish(
         await batch(sandbox, source, "--journal", journal, "--out", out)

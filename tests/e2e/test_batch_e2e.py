@@ -322,3 +322,24 @@ async def test_rows_a_power_cut_took_from_the_journal_find_their_orders(sandbox,
     assert again[5].status == "failed"
     assert isinstance(again[5].error, DuplicateClientReferenceError)
     assert again[5].error.order.id == first[5].order.id
+
+
+@JOURNAL
+async def test_a_rerun_resumes_pending_waits_without_creating(sandbox, client, tmp_path):
+    journal = tmp_path / "batch.db"
+    requests = [VoucherOrderRequest(123, "10.00", 8) for _ in range(5)]
+    first = await collect(client.batch(requests, journal=journal, timeout=1 * SCALE))
+    assert {r.status for r in first.values()} == {"pending"}
+
+    unchecked = await collect(client.batch(requests, journal=journal, wait=False))
+    rerun = client.batch(requests, journal=journal)
+    again = await collect(rerun)
+
+    assert creates(sandbox) == 5
+    assert {r.status for r in unchecked.values()} <= {"pending", "delivered"}
+    assert {r.status for r in again.values()} == {"delivered"}
+    assert {row: r.order.id for row, r in again.items()} == {
+        row: r.order.id for row, r in first.items()
+    }
+    assert all(len(r.order.vouchers) == 8 for r in again.values())
+    assert rerun.summary.created == 0

@@ -14,7 +14,8 @@ print(run.summary.counts, run.summary.spent)
 from .inputs import InputError, InputRow, describe_input, read_rows
 from .journal import Journal, JournalError
 from .requests import EsimOrderRequest, OrderRequest, TopupOrderRequest, VoucherOrderRequest
-from .runner import BatchResult, BatchRun, BatchSummary, JournaledError, Status
+from .results import BatchResult, BatchSummary, JournaledError, Status
+from .runner import BatchRun
 
 __all__ = [
     "BatchResult",

@@ -14,9 +14,8 @@ import contextlib
 import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.abc
@@ -36,83 +35,17 @@ from ..resources._orders import Orders, PendingOrder
 from .inputs import InputRow
 from .journal import Journal, JournalError, RowState, Step
 from .requests import OrderRequest
+from .results import BatchResult, BatchSummary, JournaledError, Status
 
 if TYPE_CHECKING:
     from ..client import OctopusClient
 
-__all__ = ["BatchResult", "BatchRun", "BatchSummary", "JournaledError", "Status"]
-
-Status = Literal["delivered", "failed", "pending", "invalid"]
-STATUSES: tuple[Status, ...] = ("delivered", "failed", "pending", "invalid")
+__all__ = ["BatchRun"]
 
 T = TypeVar("T")
 
 # Rows whose journal states are read together: one trip to the journal's thread each.
 _CHUNK = 256
-
-
-class JournaledError(OctopusError):
-    """An error met by an earlier run of the batch, as its journal recorded it.
-
-    `kind` is the name of its class (`OrderFailedError`, `InvalidRequestError`...) and
-    `param` the argument it named, if any.
-    """
-
-    def __init__(self, message: str, *, kind: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.param = param
-
-
-@attrs.frozen
-class BatchResult:
-    """What became of one row.
-
-    `status` is `delivered`, `failed` (the order failed, or the server refused the
-    create: nothing was charged), `pending` (paid or possibly created, not settled:
-    `resume_token` continues the wait when the order's id is known; otherwise `error` is
-    `OrderOutcomeUnknownError` and a rerun looks the reference up) or `invalid` (nothing
-    was sent; `error.param` names the field). `from_journal` is True for a row settled by
-    an earlier run, reported again without a request.
-    """
-
-    row: int
-    status: Status
-    client_reference: str | None
-    vertical: str | None = None
-    order: Any = None
-    error: OctopusError | None = None
-    resume_token: str | None = None
-    from_journal: bool = False
-
-
-@attrs.define
-class BatchSummary:
-    """The batch so far: results per status, money per currency, creates sent, time.
-
-    `spent` sums what delivered and pending orders cost, per currency: a topup's or an
-    eSIM's `amount`, a voucher order's face value less its discount (in the product's
-    currency; the wallet's debit is in the ledger). `created` counts the orders this run
-    created; `elapsed` is this run's time in seconds.
-    """
-
-    counts: dict[Status, int] = attrs.field(factory=lambda: dict.fromkeys(STATUSES, 0))
-    spent: dict[str, Decimal] = attrs.field(factory=dict)
-    created: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def add(self, result: BatchResult, request: OrderRequest | None) -> None:
-        self.counts[result.status] += 1
-        if result.status in ("delivered", "pending") and result.order is not None:
-            assert request is not None
-            cost = request.cost(result.order)
-            if cost is not None:
-                currency, amount = cost
-                self.spent[currency] = self.spent.get(currency, Decimal(0)) + amount
 
 
 class BatchRun:
@@ -204,10 +137,15 @@ class BatchRun:
         self._driver = asyncio.get_running_loop().create_task(self._drive(send))
 
     async def _finish(self) -> None:
+        """Wait for the driver to end; raise its own error (the journal, the input). A
+        driver stopped by `aclose`, from whichever task, just ends the iteration."""
         driver = self._driver
-        if driver is not None:
-            # The driver's own error (journal, input) surfaces here.
-            await driver
+        if driver is None:
+            return
+        await asyncio.wait({driver})
+        error = None if driver.cancelled() else driver.exception()
+        if error is not None:
+            raise error
 
     async def aclose(self) -> None:
         """Stop the batch: rows in flight stop where they are and the journal says where."""
@@ -331,10 +269,14 @@ class BatchRun:
                     order = await orders.get(order.id)
             recorded = True
         waiter = orders.wait(order, timeout=self._timeout)
-        if not recorded and not waiter.done():
-            # An order settled in the create's answer goes straight to its result's record.
-            await self._record(row, "created", order=order)
-        result = await self._outcome(row, waiter, order)
+        try:
+            if not recorded and not waiter.done():
+                # An order settled in the create's answer goes straight to its result's record.
+                await self._record(row, "created", order=order)
+            result = await self._outcome(row, waiter, order)
+        except BaseException:
+            _abandon(waiter)
+            raise
         await self._record(
             row, result.status, order=result.order, error=result.error, token=result.resume_token
         )
@@ -466,6 +408,15 @@ def _unknown(row: _Row, cause: OctopusError) -> OrderOutcomeUnknownError:
         client_reference=row.reference,
         last_error=cause,
     )
+
+
+def _abandon(waiter: PendingOrder[Any]) -> None:
+    """Let go of a wait the batch stopped before reporting: its polling stops, and an
+    outcome it already had is not left to be logged as never retrieved."""
+    if not waiter.done():
+        waiter.cancel()
+    elif not waiter.cancelled():
+        waiter.exception()
 
 
 async def _each(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .._transport.wire import encode_json
 from ..batch import BatchResult, BatchRun, InputError, JournalError, describe_input, read_rows
-from ..batch.runner import STATUSES
+from ..batch.results import STATUSES
 from ..client import OctopusClient
 from ..config import RateLimits
 from ..errors import OctopusError

@@ -44,10 +44,11 @@ async def sandbox(make_sandbox):
     )
 
 
-async def batch(sandbox, *args: str | Path):
-    """Run the command; return (exit status, stdout, stderr)."""
+async def batch(sandbox, *args: str | Path, **variables: str):
+    """Start the command with the sandbox's settings (and `variables`) in its environment."""
     environment = {
         **os.environ,
+        **variables,
         "OCTOPUS_BASE_URL": sandbox.url,
         "OCTOPUS_API_KEY": sandbox.api_key,
         "OCTOPUS_API_SECRET": sandbox.api_secret,
@@ -244,6 +245,20 @@ async def test_ctrl_c_exits_130_and_a_rerun_completes(sandbox, tmp_path):
     assert Counter(o.client_reference for o in server_orders(sandbox)) == Counter(
         line["client_reference"] for line in lines if line["status"] != "invalid"
     )
+
+
+async def test_a_terminal_gets_a_live_progress_bar(sandbox, tmp_path):
+    voucher = {"vertical": "vouchers", "product_id": 123, "denomination": "10.00", "quantity": 1}
+    source = write_jsonl(tmp_path / "orders.jsonl", [voucher] * 6)
+    # Rich takes FORCE_COLOR as a terminal: the display a user sees, captured.
+    status, stdout, _ = await finish(
+        await batch(sandbox, source, "--journal", tmp_path / "j.db", FORCE_COLOR="1")
+    )
+
+    assert status == 0
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stdout)
+    assert re.search(r"batch .*6/6 .*6 delivered 0 failed 0 pending 0 invalid .*rows/min", plain)
+    assert "\x1b[32m" in stdout  # in colour
 
 
 async def start_journal(path, input_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
@@ -21,6 +22,7 @@ from octopus_async.batch import (
     EsimOrderRequest,
     InputError,
     InputRow,
+    Journal,
     JournalError,
     TopupOrderRequest,
     VoucherOrderRequest,
@@ -343,3 +345,32 @@ async def test_a_rerun_resumes_pending_waits_without_creating(sandbox, client, t
     }
     assert all(len(r.order.vouchers) == 8 for r in again.values())
     assert rerun.summary.created == 0
+
+
+@JOURNAL
+async def test_a_stopped_batch_leaves_no_wait_behind(sandbox, client, tmp_path, monkeypatch):
+    # A disk so slow that no "created" record lands: the batch stops with every row between
+    # its create and its wait.
+    write = Journal.write
+    stuck = []
+    all_stuck = asyncio.Event()
+
+    async def slow_disk(journal, state):
+        if state.step != "created":
+            await write(journal, state)
+            return
+        stuck.append(state.row)
+        if len(stuck) == 5:
+            all_stuck.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(Journal, "write", slow_disk)
+    requests = [TopupOrderRequest(4218, "4.99", PLAYER) for _ in range(5)]
+    run = client.batch(requests, journal=tmp_path / "batch.db")
+    consumer = asyncio.create_task(collect(run))
+    await all_stuck.wait()
+    await run.aclose()
+    await consumer
+
+    assert client.scheduler.pending == 0  # no wait goes on without the batch
+    assert len(orders_on(sandbox)) == 5

@@ -33,10 +33,11 @@ class JournaledError(OctopusError):
 class BatchResult:
     """What became of one row.
 
-    `status` is `delivered`, `failed` (the order failed, or the server refused the
-    create: nothing was charged), `pending` (paid or possibly created, not settled:
-    `resume_token` continues the wait when the order's id is known; otherwise `error` is
-    `OrderOutcomeUnknownError` and a rerun looks the reference up) or `invalid` (nothing
+    `status` is `delivered`; `failed` (the order failed, or the create was refused:
+    nothing was charged; a rerun sends again only a create refused by a 429 that outlasted
+    the retries); `pending` (paid or possibly created, not settled: `resume_token`
+    continues the wait when the order's id is known; otherwise `error` is
+    `OrderOutcomeUnknownError` and a rerun looks the reference up); or `invalid` (nothing
     was sent; `error.param` names the field). `from_journal` is True for a row settled by
     an earlier run, reported again without a request.
     """

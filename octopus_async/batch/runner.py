@@ -24,12 +24,17 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .._transport.wire import decode_json, encode_json
 from ..errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
     DuplicateClientReferenceError,
     InvalidRequestError,
     OctopusError,
     OrderFailedError,
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
+    PermissionDeniedError,
+    RateLimitError,
 )
 from ..resources._orders import Orders, PendingOrder
 from .inputs import InputRow
@@ -60,8 +65,10 @@ class BatchRun:
                 ...
         print(run.summary)
 
-    An error that stops the whole batch (the journal, the input) is raised from the
-    iteration once the rows in flight have stopped.
+    An error that is the batch's rather than a row's stops it, and is raised from the
+    iteration once the rows in flight have stopped: the journal or the input failing,
+    credentials refused (`AuthenticationError`, `PermissionDeniedError`), an API that
+    cannot be reached (`APIConnectionError`). The journal is consistent: rerun to resume.
     """
 
     def __init__(
@@ -315,10 +322,17 @@ class BatchRun:
         except OrderOutcomeUnknownError as unknown:
             # The journal keeps `creating`: the next run looks the reference up.
             return row.result("pending", error=unknown)
+        except (AuthenticationError, PermissionDeniedError, APIConnectionError):
+            # The account or the API, not this row: every row would meet it. The batch
+            # stops with it; the journal keeps `creating`, so a rerun looks the row up.
+            raise
         except OctopusError as refused:
             if may_exist:
                 return row.result("pending", error=_unknown(row, refused))
-            await self._record(row, "failed", error=refused)
+            if _refuses_the_order(refused):
+                await self._record(row, "failed", error=refused)
+            # Otherwise (a 429 that outlasted the retries) the journal keeps `creating`,
+            # so that a rerun tries the row again.
             return row.result("failed", error=refused)
 
     async def _outcome(self, row: _Row, waiter: PendingOrder[Any], order: Any) -> BatchResult:
@@ -402,9 +416,20 @@ def _error_json(error: OctopusError) -> str:
     )
 
 
+def _refuses_the_order(error: OctopusError) -> bool:
+    """Whether `error` is the server's answer about this order (a 4xx but 429): the
+    row has failed for good, and a rerun reports it without sending it again."""
+    return (
+        isinstance(error, APIStatusError)
+        and 400 <= error.status < 500
+        and not isinstance(error, RateLimitError)
+    )
+
+
 def _unknown(row: _Row, cause: OctopusError) -> OrderOutcomeUnknownError:
     return OrderOutcomeUnknownError(
-        f"an earlier run sent its create and {type(cause).__name__} followed",
+        f"the order may exist under this reference ({type(cause).__name__} followed a create "
+        "that may have landed); a rerun looks it up",
         client_reference=row.reference,
         last_error=cause,
     )

@@ -19,9 +19,10 @@ from ..batch import BatchResult, BatchRun, InputError, JournalError, describe_in
 from ..batch.results import STATUSES
 from ..client import OctopusClient
 from ..config import RateLimits
-from ..errors import OctopusError
+from ..errors import APIConnectionError, AuthenticationError, OctopusError
 from ..models.reference import Currency
 from .console import (
+    CommandError,
     Money,
     Subparsers,
     UsageError,
@@ -40,6 +41,8 @@ _RATE_LIMITS: dict[str, RateLimits | Literal["auto"]] = {
     "sandbox": RateLimits.sandbox(),
     "off": RateLimits.disabled(),
 }
+
+_RESUME = "the journal is consistent: run the same command again to resume"
 
 # Seconds between two progress lines when the output is not a terminal.
 _PROGRESS_EVERY = 5.0
@@ -105,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_batch(args))
     except KeyboardInterrupt:
         make_console(stderr=True).print(
-            f"interrupted: the journal {args.journal} is consistent; "
-            "run the same command again to resume",
+            f"interrupted; {_RESUME}",
             highlight=False,
             soft_wrap=True,
         )
@@ -135,6 +137,17 @@ async def _batch(args: argparse.Namespace) -> int:
                     await _follow(batch, rows, console, out, client)
             except (JournalError, InputError) as error:
                 raise UsageError(str(error)) from None
+            except AuthenticationError as error:
+                raise UsageError(
+                    f"{client.config.base_url} refused the credentials in OCTOPUS_API_KEY and "
+                    f"OCTOPUS_API_SECRET ({error.message or error}); {_RESUME}"
+                ) from None
+            except APIConnectionError as error:
+                raise CommandError(
+                    f"cannot reach {client.config.base_url}: {error.message}; {_RESUME}"
+                ) from None
+            except OctopusError as error:
+                raise CommandError(f"the batch stopped: {error}; {_RESUME}") from None
         await _summarise(batch, console, client)
     counts = batch.summary.counts
     return 0 if counts["delivered"] == batch.summary.total else 1

@@ -48,10 +48,10 @@ async def batch(sandbox, *args: str | Path, **variables: str):
     """Start the command with the sandbox's settings (and `variables`) in its environment."""
     environment = {
         **os.environ,
-        **variables,
         "OCTOPUS_BASE_URL": sandbox.url,
         "OCTOPUS_API_KEY": sandbox.api_key,
         "OCTOPUS_API_SECRET": sandbox.api_secret,
+        **variables,
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -232,7 +232,7 @@ async def test_ctrl_c_exits_130_and_a_rerun_completes(sandbox, tmp_path):
     status, _, stderr = await finish(process)
     assert status == 130, stderr
     assert "Traceback" not in stderr
-    assert "run the same command again to resume" in stderr
+    assert "the journal is consistent: run the same command again to resume" in stderr
 
     status, _, stderr = await finish(
         await batch(sandbox, source, "--journal", journal, "--out", out)
@@ -259,6 +259,21 @@ async def test_a_terminal_gets_a_live_progress_bar(sandbox, tmp_path):
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stdout)
     assert re.search(r"batch .*6/6 .*6 delivered 0 failed 0 pending 0 invalid .*rows/min", plain)
     assert "\x1b[32m" in stdout  # in colour
+
+
+async def test_refused_credentials_are_one_line_and_exit_2(sandbox, tmp_path):
+    source = write_jsonl(tmp_path / "campaign.jsonl", campaign(40))
+    status, stdout, stderr = await finish(
+        await batch(sandbox, source, "--journal", tmp_path / "j.db", OCTOPUS_API_SECRET="wrong")
+    )
+
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert "refused the credentials" in stderr
+    assert "run the same command again to resume" in stderr
+    assert "wrong" not in stdout + stderr  # the secret, even a wrong one, is not shown
+    assert "failed" not in stdout  # one error, not a failed row each
+    assert server_orders(sandbox) == []
 
 
 async def start_journal(path, input_id):

@@ -12,8 +12,10 @@ from decimal import Decimal
 import pytest
 
 from octopus_async import (
+    AuthenticationError,
     DuplicateClientReferenceError,
     InvalidRequestError,
+    OctopusClient,
     OrderOutcomeUnknownError,
     PollPolicy,
     RateLimits,
@@ -23,6 +25,7 @@ from octopus_async.batch import (
     InputError,
     InputRow,
     Journal,
+    JournaledError,
     JournalError,
     TopupOrderRequest,
     VoucherOrderRequest,
@@ -374,3 +377,35 @@ async def test_a_stopped_batch_leaves_no_wait_behind(sandbox, client, tmp_path, 
 
     assert client.scheduler.pending == 0  # no wait goes on without the batch
     assert len(orders_on(sandbox)) == 5
+
+
+async def test_refused_credentials_stop_the_batch_with_one_error(sandbox):
+    async with OctopusClient(sandbox.api_key, "not-the-secret", base_url=sandbox.url) as client:
+        run = client.batch([VoucherOrderRequest(123, "10.00", 1)] * 50)
+        with pytest.raises(AuthenticationError):
+            await collect(run)
+    assert run.summary.total == 0  # not 50 failed rows
+    assert creates(sandbox) == 0
+
+
+@JOURNAL
+async def test_a_create_refused_by_a_429_is_tried_again_by_the_rerun(sandbox, client, tmp_path):
+    journal = tmp_path / "batch.db"
+    requests = [VoucherOrderRequest(123, "10.00", 1) for _ in range(6)]
+    # Two creates meet a 429 storm that outlasts the retries; an unknown product is refused.
+    sandbox.faults.add(
+        Fault.error(429, retry_after="0"), method="POST", path=VOUCHER_ORDERS, times=2
+    )
+    requests.append(VoucherOrderRequest(99999, "10.00", 1))
+    first = await collect(client.with_options(max_retries=0).batch(requests, journal=journal))
+    assert Counter(r.status for r in first.values()) == {"delivered": 4, "failed": 3}
+
+    rerun = client.batch(requests, journal=journal)
+    again = await collect(rerun)
+
+    assert Counter(r.status for r in again.values()) == {"delivered": 6, "failed": 1}
+    assert rerun.summary.created == 2  # the two 429s, sent again; the refusal is settled
+    assert again[7].from_journal
+    assert isinstance(again[7].error, JournaledError)
+    assert again[7].error.kind == "BadRequestError"
+    assert orders_on(sandbox) == Counter(r.client_reference for r in again.values() if r.row != 7)

@@ -121,7 +121,7 @@ async def _batch(args: argparse.Namespace) -> int:
         digest, lines = describe_input(args.input)
     except InputError as error:
         raise UsageError(str(error)) from None
-    rows = lines - 1 if Path(args.input).suffix.lower() == ".csv" else lines
+    rows = max(0, lines - 1) if Path(args.input).suffix.lower() == ".csv" else lines
     async with OctopusClient(rate_limits=_RATE_LIMITS[args.rate_limits]) as client:
         with _results_file(args.out) as out:
             batch = client.batch(

@@ -51,6 +51,7 @@ class _Shared:
     input_fields: KnownInputFields
     activation_codes: ActivationCodes
     scheduler: PollScheduler
+    clock: Clock
 
 
 class OctopusClient:
@@ -110,7 +111,6 @@ class OctopusClient:
             max_connections=max_connections,
         )
         clock = clock if clock is not None else Clock()
-        self._clock = clock
         transport = Transport(
             config, token_store=token_store or MemoryTokenStore(), hooks=hooks, clock=clock
         )
@@ -128,6 +128,7 @@ class OctopusClient:
                 KnownInputFields(),
                 ActivationCodes(),
                 scheduler,
+                clock,
             ),
             RequestOptions(config.timeouts, config.retry),
         )
@@ -179,7 +180,6 @@ class OctopusClient:
         if max_retries is not None:
             retry = attrs.evolve(retry, max_retries=max_retries)
         view = object.__new__(OctopusClient)
-        view._clock = self._clock
         view._bind(self.config, self._transport, self._shared, RequestOptions(timeouts, retry))
         return view
 
@@ -242,7 +242,7 @@ class OctopusClient:
     @property
     def clock(self) -> Clock:
         """The source of time and jitter of everything this client times."""
-        return self._clock
+        return self._shared.clock
 
     @property
     def scheduler(self) -> PollScheduler:

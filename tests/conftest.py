@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
@@ -80,3 +85,56 @@ async def wire_client() -> AsyncIterator[OctopusClient]:
     """A client for `API` (mocked by the `wire` fixture) with fast retries."""
     async with OctopusClient("key", "secret", base_url=API, retry=FAST_RETRY) as created:
         yield created
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The URL of a Redis server on loopback for the fleet tests.
+
+    CI starts one and names it in OCTOPUS_TEST_REDIS_URL; elsewhere one is started here
+    from `redis-server` on a free port and stopped at the end. Tests that need it are
+    skipped only when redis-server is not installed, and never on CI.
+    """
+    url = os.environ.get("OCTOPUS_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide Redis (.ci/run installs and starts it)")
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+    process = subprocess.Popen([*command, "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        _wait_for_redis(port, process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _wait_for_redis(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                if connection.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.02)  # not listening yet: a server start, not a test's timing
+    raise RuntimeError(f"redis-server did not answer on port {port}")
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """`redis_server`'s URL, its database emptied for this test."""
+    import redis
+
+    with redis.Redis.from_url(redis_server) as connection:
+        connection.flushdb()
+    return redis_server

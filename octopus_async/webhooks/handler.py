@@ -41,6 +41,7 @@ class ReceiverStats:
     duplicates: int = 0
     rejected: int = 0
     failed: int = 0  # accepted, but processing it (waking waiters, `on_event`) raised
+    unrecorded: int = 0  # verified, but the store failed: answered 503 for a redelivery
     waiting: int = 0  # verified deliveries waiting for a processing slot (back-pressure)
     processing: int = 0
 
@@ -125,6 +126,12 @@ class WebhookReceiver:
             self.stats.waiting -= 1
         try:
             fresh = await self._store.add(event.id)
+        except Exception as error:
+            self._slots.release()
+            self.stats.unrecorded += 1
+            # Not recorded, so not processed: the sender's redelivery will be.
+            logger.error("webhook store failed (%r); answered 503 for a redelivery", error)
+            return _answer(503, "store_unavailable", "the event could not be recorded; retry")
         except BaseException:
             self._slots.release()
             raise

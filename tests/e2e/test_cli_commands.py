@@ -130,8 +130,9 @@ def test_unreachable_api_is_one_line_and_status_1(capsys, monkeypatch):
     assert "secret" not in err
 
 
-def test_importing_the_sdk_does_not_import_rich():
-    code = "import sys, octopus_async; sys.exit('rich' in sys.modules)"
+@pytest.mark.parametrize("optional", ["rich", "redis"])
+def test_importing_the_sdk_does_not_import_optional_packages(optional):
+    code = f"import sys, octopus_async; sys.exit({optional!r} in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 

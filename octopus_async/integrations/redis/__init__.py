@@ -1,0 +1,6 @@
+"""One login, one quota and one webhook de-duplication for a fleet, kept in Redis
+(`pip install 'octopus-async[redis]'`)."""
+
+from .events import RedisEventStore
+
+__all__ = ["RedisEventStore"]

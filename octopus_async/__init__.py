@@ -8,7 +8,8 @@ from ._transport.events import (
     ResponseReceived,
     RetryScheduled,
 )
-from ._transport.stores import FileTokenStore, MemoryTokenStore, TokenStore
+from ._transport.ratelimit import Limiter
+from ._transport.stores import FileTokenStore, LockingTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 from .client import OctopusClient
 from .clock import Clock
@@ -32,6 +33,7 @@ from .errors import (
     PollingStoppedError,
     RateLimitError,
     ServerError,
+    SharedStateError,
     ValidationError,
     WebhookVerificationError,
 )
@@ -55,6 +57,8 @@ __all__ = [
     "FileTokenStore",
     "Hook",
     "InvalidRequestError",
+    "Limiter",
+    "LockingTokenStore",
     "MemoryTokenStore",
     "NotFoundError",
     "OctopusClient",
@@ -79,6 +83,7 @@ __all__ = [
     "RetryPolicy",
     "RetryScheduled",
     "ServerError",
+    "SharedStateError",
     "Timeouts",
     "TokenStore",
     "ValidationError",

@@ -12,6 +12,7 @@ from yarl import URL
 
 from ._transport.events import Hook
 from ._transport.http import Transport
+from ._transport.ratelimit import Limiter, RateLimiter
 from ._transport.stores import MemoryTokenStore, TokenStore
 from .batch.inputs import InputRow
 from .batch.requests import OrderRequest
@@ -68,6 +69,9 @@ class OctopusClient:
     made it. Close the client with ``async with`` or `aclose`; it never logs out on close.
     `clock` is the source of time and jitter for polling, retries, rate limits and
     deadlines (the event loop's clock; seed its random source for repeatable jitter).
+    `rate_limits` takes quotas (`RateLimits`; "auto" picks the host's) or a limiter that
+    a fleet shares (`integrations.redis.RedisRateLimiter`), which is used as it is and
+    not closed with the client.
     """
 
     config: ClientConfig
@@ -88,7 +92,7 @@ class OctopusClient:
         base_url: str | URL | None = None,
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
-        rate_limits: RateLimits | Literal["auto"] = "auto",
+        rate_limits: RateLimits | Literal["auto"] | Limiter = "auto",
         auth: AuthPolicy = AuthPolicy(),
         poll: PollPolicy = PollPolicy(),
         token_store: TokenStore | None = None,
@@ -97,6 +101,9 @@ class OctopusClient:
         max_connections: int = 100,
         clock: Clock | None = None,
     ) -> None:
+        shared: Limiter | None = None
+        if isinstance(rate_limits, Limiter):
+            shared, rate_limits = rate_limits, rate_limits.limits
         config = ClientConfig.resolve(
             api_key=api_key,
             api_secret=api_secret,
@@ -112,7 +119,11 @@ class OctopusClient:
         )
         clock = clock if clock is not None else Clock()
         transport = Transport(
-            config, token_store=token_store or MemoryTokenStore(), hooks=hooks, clock=clock
+            config,
+            token_store=token_store or MemoryTokenStore(),
+            limiter=shared or RateLimiter(config.rate_limits, clock.time),
+            hooks=hooks,
+            clock=clock,
         )
         scheduler = PollScheduler(
             config.poll,

@@ -17,6 +17,7 @@ OctopusError
 ├── OrderOutcomeUnknownError (client_reference)   a create that may have landed
 ├── OrderFailedError (order, failure_code, failure_reason, is_user_fixable)
 ├── OrderWaitTimeout (order, resume_token) ── PollingStoppedError
+├── SharedStateError                          a fleet's shared state (Redis) failed; nothing sent
 └── WebhookVerificationError (reason)
 ```
 
@@ -51,6 +52,7 @@ __all__ = [
     "PollingStoppedError",
     "RateLimitError",
     "ServerError",
+    "SharedStateError",
     "ValidationError",
     "WebhookVerificationError",
 ]
@@ -323,6 +325,11 @@ class PollingStoppedError(OrderWaitTimeout):
     Like any `OrderWaitTimeout`, the order is untouched and goes on being fulfilled:
     `resume_token` continues the wait, here or in another process.
     """
+
+
+class SharedStateError(OctopusError):
+    """State that a fleet shares (the quotas of a `RedisRateLimiter`) could not be read
+    or written. The call stops there: a request sent unchecked could exceed the quota."""
 
 
 class WebhookVerificationError(OctopusError):

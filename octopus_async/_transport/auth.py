@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import attrs
@@ -15,7 +16,7 @@ from .._singleflight import SingleFlight
 from ..config import AuthPolicy, RequestOptions
 from ..errors import AuthenticationError
 from ..models.auth import TokenSet
-from .stores import TokenStore
+from .stores import LockingTokenStore, TokenStore
 
 __all__ = ["AuthSender", "TokenManager"]
 
@@ -45,8 +46,12 @@ class TokenManager:
     The token is renewed when `AuthPolicy.refresh_margin` of its life is left (up to a
     tenth of the margin earlier, spreading clients out), by one refresh at a time however
     many requests are waiting (D12). A rejected refresh adopts newer tokens from the store
-    if another client saved some, else falls back to one login (D13). A store that fails
-    is logged and worked around. Logout is never implicit (D15).
+    if another client saved some, else falls back to one login (D13). With a
+    `LockingTokenStore`, renewing (a login included) is single-flight across processes: the
+    lock is taken only when the store holds no fresh tokens, and the store read again once
+    it is held. A store that fails, or whose lock cannot be taken, is logged and worked
+    around (renewing without the lock costs at most a refresh or login of our own). Logout
+    is never implicit (D15).
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class TokenManager:
         self._credentials = {"username": api_key, "password": api_secret}
         self._policy = policy
         self._store = store
+        self._locking = store if isinstance(store, LockingTokenStore) else None
         self._clock = clock  # wall-clock seconds: token expiry times are wall-clock times
         self._random = random
         self._held: _Held | None = None
@@ -108,19 +114,62 @@ class TokenManager:
         await self._store.clear()
 
     async def _renew(self, options: RequestOptions) -> _Held:
-        now = self._clock()
         stored = await self._stored()
+        if (adopted := self._adopt_fresh(stored)) is not None:
+            return adopted
+        if self._locking is None:
+            return await self._replace(stored, options)
+        async with self._renewal_lock(self._locking):
+            # Whoever held the lock before us may have renewed the tokens meanwhile.
+            stored = await self._stored()
+            if (adopted := self._adopt_fresh(stored)) is not None:
+                return adopted
+            return await self._replace(stored, options)
+
+    def _adopt_fresh(self, stored: TokenSet | None) -> _Held | None:
+        """Hold `stored` if another client saved it and it needs no renewal yet."""
         current = self._held.tokens if self._held else None
-        if stored is not None and stored != current and stored.access_token != self._rejected:
-            candidate = self._hold(stored, now)
-            if now < candidate.renew_at:
-                logger.debug("adopted tokens saved by another client")
-                self._held = candidate
-                return candidate
-        newest = stored if stored is not None else current
+        if stored is None or stored == current or stored.access_token == self._rejected:
+            return None
+        now = self._clock()
+        candidate = self._hold(stored, now)
+        if now >= candidate.renew_at:
+            return None
+        logger.debug("adopted tokens saved by another client")
+        self._held = candidate
+        return candidate
+
+    async def _replace(self, stored: TokenSet | None, options: RequestOptions) -> _Held:
+        """New tokens: refreshed from the newest refresh token if it is usable, else a login."""
+        now = self._clock()
+        newest = stored if stored is not None else (self._held.tokens if self._held else None)
         if newest is not None and self._hold(newest, now).refresh_usable(now):
             return await self._adopt(await self._refresh_or_login(newest.refresh_token, options))
         return await self._login_and_adopt(options)
+
+    @asynccontextmanager
+    async def _renewal_lock(self, store: LockingTokenStore) -> AsyncIterator[None]:
+        """Hold the store's renewal lock, or nothing when it cannot be taken."""
+        name = type(store).__name__
+        lock = store.renewal_lock()
+        try:
+            await lock.__aenter__()
+        except Exception as error:
+            logger.warning(
+                "could not take the renewal lock of %s: %r; renewing without it", name, error
+            )
+            held = False
+        else:
+            held = True
+        try:
+            yield
+        finally:
+            if held:
+                try:
+                    await lock.__aexit__(None, None, None)
+                except Exception as error:
+                    # The renewal is over either way; a lock left behind expires by itself.
+                    logger.warning("could not release the renewal lock of %s: %r", name, error)
 
     async def _refresh_or_login(self, refresh_token: str, options: RequestOptions) -> TokenSet:
         try:

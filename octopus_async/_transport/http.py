@@ -46,7 +46,7 @@ from .events import (
     RetryScheduled,
 )
 from .ids import new_request_id
-from .ratelimit import RateLimiter, endpoint_class
+from .ratelimit import Limiter, endpoint_class
 from .stores import TokenStore
 from .wire import (
     decode_json,
@@ -138,13 +138,14 @@ class Transport:
         config: ClientConfig,
         *,
         token_store: TokenStore,
+        limiter: Limiter,
         hooks: Sequence[Hook] = (),
         clock: Clock | None = None,
     ) -> None:
         self._config = config
         self._base = str(config.base_url).rstrip("/")
         self.clock = clock if clock is not None else Clock()
-        self._limiter = RateLimiter(config.rate_limits, self.clock.time)
+        self._limiter = limiter
         self._hooks = tuple(hooks)
         self.field_warnings = FieldWarnings()
         self.tokens = TokenManager(
@@ -275,7 +276,7 @@ class Transport:
                     # Pause the class for every caller, whether or not this one retries, for
                     # no longer than the client's own limit (a per-call view does not decide).
                     pause = min(retry_after, self._config.retry.max_retry_after)
-                    self._limiter.defer(call.endpoint, pause)
+                    await self._limiter.defer(call.endpoint, pause)
                 delay = options.retry.delay(
                     retries,
                     status=status,

@@ -6,10 +6,11 @@ import asyncio
 import math
 import re
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from ..config import EndpointClass, Quota, RateLimits
 
-__all__ = ["RateLimiter", "TokenBucket", "endpoint_class"]
+__all__ = ["Limiter", "RateLimiter", "TokenBucket", "burst_capacity", "endpoint_class"]
 
 _CHARGES = re.compile(r"/api/v1/products/[^/]+/charges")
 _POST_CLASSES: dict[str, EndpointClass] = {
@@ -36,6 +37,34 @@ def endpoint_class(method: str, path: str) -> EndpointClass | None:
     return None
 
 
+def burst_capacity(quota: Quota, headroom: float) -> int:
+    """The requests a quota lets go at once: all but `headroom` of it (at least one spare,
+    at least one request), so that jitter between our clock and the server's is absorbed."""
+    spare = max(1, math.ceil(quota.requests * headroom))
+    return max(1, quota.requests - spare)
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What the transport asks of a rate limiter: a slot before each request, a pause
+    after a 429. `RateLimiter` keeps its buckets in the client; a shared limiter (such as
+    `integrations.redis.RedisRateLimiter`) keeps them where a whole fleet sees them."""
+
+    @property
+    def limits(self) -> RateLimits:
+        """The quotas it enforces (the client's `config.rate_limits`)."""
+        ...
+
+    async def acquire(self, endpoint: EndpointClass | None) -> None:
+        """Wait until a request of this class may be sent; a limiter that cannot tell
+        raises instead, and then nothing is sent."""
+        ...
+
+    async def defer(self, endpoint: EndpointClass | None, seconds: float) -> None:
+        """Let no request of this class go for `seconds` (the server answered 429)."""
+        ...
+
+
 class TokenBucket:
     """A token bucket that hands out reservations instead of polling for tokens.
 
@@ -45,8 +74,7 @@ class TokenBucket:
     """
 
     def __init__(self, quota: Quota, headroom: float, clock: Callable[[], float]) -> None:
-        spare = max(1, math.ceil(quota.requests * headroom))
-        self.capacity = float(max(1, quota.requests - spare))
+        self.capacity = float(burst_capacity(quota, headroom))
         self.rate = quota.requests / quota.period
         self._clock = clock
         self._tokens = self.capacity
@@ -103,6 +131,7 @@ class RateLimiter:
     """The buckets of one client, keyed by endpoint class."""
 
     def __init__(self, limits: RateLimits, clock: Callable[[], float]) -> None:
+        self.limits = limits
         self._buckets = {
             name: TokenBucket(quota, limits.headroom, clock)
             for name, quota in limits.quotas.items()
@@ -114,7 +143,7 @@ class RateLimiter:
         if bucket is not None:
             await bucket.take()
 
-    def defer(self, endpoint: EndpointClass | None, seconds: float) -> None:
+    async def defer(self, endpoint: EndpointClass | None, seconds: float) -> None:
         """Pause a class after the server answered 429 with a `Retry-After`."""
         bucket = self._buckets.get(endpoint) if endpoint else None
         if bucket is not None:

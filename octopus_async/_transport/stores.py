@@ -7,12 +7,13 @@ import json
 import logging
 import os
 import tempfile
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..models.auth import TokenSet
 
-__all__ = ["FileTokenStore", "MemoryTokenStore", "TokenStore"]
+__all__ = ["FileTokenStore", "LockingTokenStore", "MemoryTokenStore", "TokenStore"]
 
 logger = logging.getLogger("octopus_async.auth")
 
@@ -34,6 +35,21 @@ class TokenStore(Protocol):
 
     async def clear(self) -> None:
         """Forget the tokens (after a logout)."""
+
+
+@runtime_checkable
+class LockingTokenStore(TokenStore, Protocol):
+    """A token store that also offers a lock held by one process of the fleet at a time.
+
+    A client renews its tokens holding `renewal_lock()`, after reading the store once more:
+    of the processes whose token runs out together, one refreshes (or logs in) and saves,
+    and the others, let in after it, adopt what it saved. Without it, processes renewing at
+    once each send a refresh, and all but the first are refused: a refresh token is used
+    once (D13).
+    """
+
+    def renewal_lock(self) -> AbstractAsyncContextManager[object]:
+        """The lock, released on exit; a holder that dies must not keep it forever."""
 
 
 class MemoryTokenStore:

@@ -35,6 +35,7 @@ from ..errors import (
     OrderWaitTimeout,
     PermissionDeniedError,
     RateLimitError,
+    SharedStateError,
 )
 from ..resources._orders import Orders, PendingOrder
 from .inputs import InputRow
@@ -68,7 +69,8 @@ class BatchRun:
     An error that is the batch's rather than a row's stops it, and is raised from the
     iteration once the rows in flight have stopped: the journal or the input failing,
     credentials refused (`AuthenticationError`, `PermissionDeniedError`), an API that
-    cannot be reached (`APIConnectionError`). The journal is consistent: rerun to resume.
+    cannot be reached (`APIConnectionError`), a shared rate limiter that cannot be reached
+    (`SharedStateError`). The journal is consistent: rerun to resume.
     """
 
     def __init__(
@@ -322,9 +324,10 @@ class BatchRun:
         except OrderOutcomeUnknownError as unknown:
             # The journal keeps `creating`: the next run looks the reference up.
             return row.result("pending", error=unknown)
-        except (AuthenticationError, PermissionDeniedError, APIConnectionError):
-            # The account or the API, not this row: every row would meet it. The batch
-            # stops with it; the journal keeps `creating`, so a rerun looks the row up.
+        except (AuthenticationError, PermissionDeniedError, APIConnectionError, SharedStateError):
+            # The account, the API or the shared quota, not this row: every row would meet
+            # it. The batch stops with it; the journal keeps `creating`, so a rerun looks
+            # the row up.
             raise
         except OctopusError as refused:
             if may_exist:

@@ -36,6 +36,7 @@ from octopus_async.errors import (
     PollingStoppedError,
     RateLimitError,
     ServerError,
+    SharedStateError,
     ValidationError,
     WebhookVerificationError,
 )
@@ -123,6 +124,9 @@ EXAMPLES: dict[type[OctopusError], Any] = {
         last_error=ServerError(**_status_kwargs(503)),
     ),
     ServerError: lambda: ServerError(**_status_kwargs(503)),
+    SharedStateError: lambda: SharedStateError(
+        "the fleet's read quota in Redis could not be checked, so the request was not sent"
+    ),
 }
 
 ATTRIBUTES = (
@@ -237,6 +241,7 @@ def test_headers_are_copied_not_shared() -> None:
         (NotFoundError, APIStatusError),
         (RateLimitError, APIStatusError),
         (ServerError, APIStatusError),
+        (SharedStateError, OctopusError),
         (OctopusError, Exception),
     ],
 )
@@ -256,6 +261,7 @@ def test_hierarchy(cls: type[Exception], parent: type[Exception]) -> None:
         (RateLimitError, ServerError),
         (ServerError, RateLimitError),
         (APIStatusError, ValueError),
+        (SharedStateError, APIConnectionError),  # Redis failing is not the API failing
     ],
 )
 def test_hierarchy_siblings_stay_apart(cls: type[Exception], not_parent: type[Exception]) -> None:
@@ -399,6 +405,7 @@ BEFORE_SENDING = {
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
     PollingStoppedError,
+    SharedStateError,
     WebhookVerificationError,
 }
 

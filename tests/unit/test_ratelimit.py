@@ -8,9 +8,11 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+from support import API, FAST_RETRY
 
-from octopus_async import Clock, InvalidRequestError, Quota, RateLimits
+from octopus_async import Clock, InvalidRequestError, Limiter, OctopusClient, Quota, RateLimits
 from octopus_async._transport.ratelimit import RateLimiter, TokenBucket, endpoint_class
+from octopus_async.config import EndpointClass
 
 # --- endpoint classes ---------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ async def test_limiter_defer_pauses_a_class():
     limiter = RateLimiter(RateLimits({"read": Quota(50, period=0.5)}), Clock().time)  # 100/s
     loop = asyncio.get_running_loop()
 
-    limiter.defer("read", 0.05)
+    await limiter.defer("read", 0.05)
     started = loop.time()
     await limiter.acquire("read")
 
@@ -270,11 +272,45 @@ async def test_limiter_defer_pauses_a_class():
 async def test_limiter_defer_of_an_unlimited_class_is_harmless():
     limiter = RateLimiter(RateLimits({"read": Quota(50)}), Clock().time)
 
-    limiter.defer(None, 10)
-    limiter.defer("login", 10)
+    await limiter.defer(None, 10)
+    await limiter.defer("login", 10)
 
     assert finishes_without_waiting(limiter.acquire("login"))
     assert finishes_without_waiting(limiter.acquire("read"))
+
+
+class RecordingLimiter:
+    """A limiter another process could share: records what the client asks of it."""
+
+    def __init__(self, limits: RateLimits) -> None:
+        self.limits = limits
+        self.calls: list[tuple[object, ...]] = []
+
+    async def acquire(self, endpoint: EndpointClass | None) -> None:
+        self.calls.append(("acquire", endpoint))
+
+    async def defer(self, endpoint: EndpointClass | None, seconds: float) -> None:
+        self.calls.append(("defer", endpoint, seconds))
+
+
+async def test_a_limiter_given_to_the_client_is_the_one_its_requests_and_views_use(wire):
+    limiter = RecordingLimiter(RateLimits.production().with_quota("read", Quota(120)))
+    assert isinstance(limiter, Limiter)
+    wire.get(f"{API}/api/v1/wallets", status=429, headers={"Retry-After": "2"})
+    wire.get(f"{API}/api/v1/wallets", payload=[])
+
+    async with OctopusClient(
+        "key", "secret", base_url=API, rate_limits=limiter, retry=FAST_RETRY
+    ) as client:
+        await client.with_options(timeout=5).wallets.list()
+
+    assert client.config.rate_limits == limiter.limits
+    assert limiter.calls == [
+        ("acquire", "read"),
+        ("acquire", "login"),
+        ("defer", "read", 2.0),
+        ("acquire", "read"),
+    ]
 
 
 @pytest.mark.parametrize(

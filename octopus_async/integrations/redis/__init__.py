@@ -2,5 +2,7 @@
 (`pip install 'octopus-async[redis]'`)."""
 
 from .events import RedisEventStore
+from .ratelimit import RedisRateLimiter
+from .tokens import RedisTokenStore
 
-__all__ = ["RedisEventStore"]
+__all__ = ["RedisEventStore", "RedisRateLimiter", "RedisTokenStore"]

@@ -130,7 +130,7 @@ def test_unreachable_api_is_one_line_and_status_1(capsys, monkeypatch):
     assert "secret" not in err
 
 
-@pytest.mark.parametrize("optional", ["rich", "redis"])
+@pytest.mark.parametrize("optional", ["rich", "redis", "temporalio"])
 def test_importing_the_sdk_does_not_import_optional_packages(optional):
     code = f"import sys, octopus_async; sys.exit({optional!r} in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -1,0 +1,41 @@
+"""Durable orders on Temporal (`pip install 'octopus-async[temporal]'`).
+
+One `OrderWorkflow` per order, its id made from the order's `client_reference`: it creates
+the order exactly once through an activity, waits for it on durable timers at the SDK's
+poll cadence (or until an `order_update` signal), and returns the settled order or fails
+with a typed `ApplicationError`. `start_order` starts one; `run_worker` runs the workers.
+"""
+
+from ._types import (
+    DEFAULT_TIMEOUT,
+    OrderFailure,
+    OrderInput,
+    OrderLookup,
+    OrderResult,
+    OrderSnapshot,
+    create_task_queue,
+    order_workflow_id,
+)
+from .activities import OrderActivities, order_request
+from .worker import order_input, order_workers, run_worker, start_order, workflow_runner
+from .workflow import ORDER_UPDATE, OrderWorkflow
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ORDER_UPDATE",
+    "OrderActivities",
+    "OrderFailure",
+    "OrderInput",
+    "OrderLookup",
+    "OrderResult",
+    "OrderSnapshot",
+    "OrderWorkflow",
+    "create_task_queue",
+    "order_input",
+    "order_request",
+    "order_workers",
+    "order_workflow_id",
+    "run_worker",
+    "start_order",
+    "workflow_runner",
+]

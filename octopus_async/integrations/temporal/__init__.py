@@ -3,7 +3,8 @@
 One `OrderWorkflow` per order, its id made from the order's `client_reference`: it creates
 the order exactly once through an activity, waits for it on durable timers at the SDK's
 poll cadence (or until an `order_update` signal), and returns the settled order or fails
-with a typed `ApplicationError`. `start_order` starts one; `run_worker` runs the workers.
+with a typed `ApplicationError`. `start_order` starts one; `run_worker` runs the workers;
+`forward_to_workflows` lets a webhook receiver wake an order's workflow.
 """
 
 from ._types import (
@@ -17,6 +18,7 @@ from ._types import (
     order_workflow_id,
 )
 from .activities import OrderActivities, order_request
+from .bridge import forward_to_workflows
 from .worker import order_input, order_workers, run_worker, start_order, workflow_runner
 from .workflow import ORDER_UPDATE, OrderWorkflow
 
@@ -31,6 +33,7 @@ __all__ = [
     "OrderSnapshot",
     "OrderWorkflow",
     "create_task_queue",
+    "forward_to_workflows",
     "order_input",
     "order_request",
     "order_workers",

@@ -304,3 +304,12 @@ async def test_a_wait_past_its_deadline_fails_as_a_timeout(temporal, task_queue,
     assert cause.type == "OrderWaitTimeout"
     [created] = server_orders(sandbox, ref)
     assert cause.details[0] == {"order_id": created.id, "client_reference": ref}
+
+    # A failed workflow may be started again: it takes over the order the first one made.
+    again = await start_order(
+        temporal, order_input(request, poll_scale=SCALE), task_queue=task_queue
+    )
+    sandbox.state.vouchers.settle(created.id)
+    result = await again.result()
+    assert result.order_id == created.id
+    assert server_orders(sandbox, ref) == [created]

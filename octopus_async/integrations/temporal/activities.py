@@ -17,8 +17,10 @@ from ...batch.requests import (
 from ...client import OctopusClient
 from ...errors import (
     APIStatusError,
+    AuthenticationError,
     DuplicateClientReferenceError,
     InvalidRequestError,
+    PermissionDeniedError,
     RateLimitError,
 )
 from ...resources._orders import Orders
@@ -52,10 +54,10 @@ def order_request(order: OrderInput) -> OrderRequest:
 class OrderActivities:
     """The activities of `OrderWorkflow`, sharing `client` (one per worker process).
 
-    Errors a retry cannot mend (input refused before sending, 4xx answers other than 429)
-    become non-retryable `ApplicationError`s typed by the SDK error's class name; the rest,
-    `OrderOutcomeUnknownError` among them, are retried by Temporal, and a retried create
-    finds the order its reference made instead of creating another.
+    Errors a retry cannot mend (input refused before sending, 4xx answers other than 429,
+    401 and 403) become non-retryable `ApplicationError`s typed by the SDK error's class
+    name; the rest, `OrderOutcomeUnknownError` among them, are retried by Temporal, and a
+    retried create finds the order its reference made instead of creating another.
     """
 
     def __init__(self, client: OctopusClient) -> None:
@@ -103,9 +105,11 @@ def _orders(client: OctopusClient, vertical: str) -> Orders[Any]:
 
 
 def _refusal(error: InvalidRequestError | APIStatusError) -> Exception:
-    """A non-retryable error for a refusal, or `error` itself when a retry may succeed."""
-    if isinstance(error, APIStatusError) and (
-        isinstance(error, RateLimitError) or error.status >= 500 or error.status == 408
+    """A non-retryable error for a refusal of the order, or `error` itself when a retry
+    may succeed: a 429, a 408, a 5xx, and credentials refused (401, 403), which are the
+    worker's to mend, not the order's."""
+    if isinstance(error, (RateLimitError, AuthenticationError, PermissionDeniedError)) or (
+        isinstance(error, APIStatusError) and (error.status >= 500 or error.status == 408)
     ):
         return error
     details = {"message": str(error)}

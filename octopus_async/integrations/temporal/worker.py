@@ -67,10 +67,12 @@ async def start_order(
 ) -> WorkflowHandle[OrderWorkflow, OrderResult]:
     """Start the workflow of `order` on `task_queue` and return its handle.
 
-    Its id is `order_workflow_id(vertical, client_reference)`, and an order is started at
-    most once: while that workflow runs, and after it closed (for as long as the namespace
-    retains it), starting it again raises `temporalio.exceptions.WorkflowAlreadyStartedError`.
-    `options` go to `Client.start_workflow`.
+    Its id is `order_workflow_id(vertical, client_reference)`: while that workflow runs,
+    and after it completed (for as long as the namespace retains it), starting the order
+    again raises `temporalio.exceptions.WorkflowAlreadyStartedError`. A workflow that
+    failed (its deadline, a failed order, a refusal) or was terminated may be started
+    again: its create then finds the order the first run made, if any, instead of making
+    another. `options` go to `Client.start_workflow`.
     """
     if not isinstance(order, OrderInput):
         order = order_input(order)
@@ -79,7 +81,7 @@ async def start_order(
         order,
         id=order_workflow_id(order.vertical, order.client_reference),
         task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         **options,
     )

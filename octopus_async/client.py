@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterable, Awaitable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 from yarl import URL
@@ -14,9 +14,6 @@ from ._transport.events import Hook
 from ._transport.http import Transport
 from ._transport.ratelimit import Limiter, RateLimiter
 from ._transport.stores import MemoryTokenStore, TokenStore
-from .batch.inputs import InputRow
-from .batch.requests import OrderRequest
-from .batch.runner import BatchRun
 from .clock import Clock
 from .config import (
     AuthPolicy,
@@ -27,7 +24,9 @@ from .config import (
     RetryPolicy,
     Timeouts,
 )
+from .errors import InvalidRequestError
 from .resources._base import RawResponse, Requester, capture_responses
+from .resources._orders import Orders
 from .resources.auth import Auth
 from .resources.data import ReferenceData, ReferenceDataCache
 from .resources.esim import ActivationCodes, Esim
@@ -38,6 +37,11 @@ from .waiting.policy import ESIM, ESIM_ACTIVATED, ESIM_INSTALLED, TOPUPS, VOUCHE
 from .waiting.scheduler import PollScheduler
 from .waiting.waiter import OrderWaiter
 from .webhooks.handler import Webhooks
+
+if TYPE_CHECKING:
+    from .batch.inputs import InputRow
+    from .batch.requests import OrderRequest
+    from .batch.runner import BatchRun
 
 __all__ = ["OctopusClient"]
 
@@ -210,6 +214,15 @@ class OctopusClient:
         """
         return self._scheduler.resume(token, timeout)
 
+    def orders_of(self, vertical: str) -> Orders[Any]:
+        """The `orders` of a vertical by its name: "vouchers", "topups" or "esim"."""
+        if vertical not in ("vouchers", "topups", "esim"):
+            raise InvalidRequestError(
+                f"vertical must be vouchers, topups or esim, got {vertical!r}", param="vertical"
+            )
+        orders: Orders[Any] = getattr(self, vertical).orders
+        return orders
+
     def batch(
         self,
         requests: Iterable[OrderRequest | InputRow] | AsyncIterable[OrderRequest | InputRow],
@@ -239,6 +252,9 @@ class OctopusClient:
         pending with their resume token; `timeout` bounds each order's wait
         (`PollPolicy.default_timeout` if None).
         """
+        # Imported here: anyio and sqlite3 are the batch's, not every client's, to load.
+        from .batch.runner import BatchRun
+
         return BatchRun(
             self,
             requests,

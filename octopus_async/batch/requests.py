@@ -13,18 +13,22 @@ import attrs
 from ..models.esim import EsimOrder
 from ..models.topups import TopupOrder
 from ..models.vouchers import VoucherOrder
-from ..resources._orders import Orders
 
 if TYPE_CHECKING:
     from ..client import OctopusClient
 
-__all__ = ["EsimOrderRequest", "OrderRequest", "TopupOrderRequest", "VoucherOrderRequest"]
+__all__ = [
+    "REQUEST_TYPES",
+    "EsimOrderRequest",
+    "OrderRequest",
+    "TopupOrderRequest",
+    "VoucherOrderRequest",
+]
 
 
 class _Request:
-    """What every order request shares. Each also has `orders(client)`, the resource its
-    orders belong to, `create(client, client_reference)`, the exactly-once create, and
-    `cost(order)`, what its order cost and in which currency."""
+    """What every order request shares. Each also has `create(client, client_reference)`,
+    the exactly-once create, and `cost(order)`, what its order cost and in which currency."""
 
     vertical: ClassVar[str]
 
@@ -47,9 +51,6 @@ class VoucherOrderRequest(_Request):
     quantity: int
     client_reference: str | None = None
     wallet_id: int | None = None
-
-    def orders(self, client: OctopusClient) -> Orders[VoucherOrder]:
-        return client.vouchers.orders
 
     async def create(self, client: OctopusClient, client_reference: str) -> VoucherOrder:
         return await client.vouchers.orders.create(
@@ -79,9 +80,6 @@ class TopupOrderRequest(_Request):
     client_reference: str | None = None
     wallet_id: int | None = None
 
-    def orders(self, client: OctopusClient) -> Orders[TopupOrder]:
-        return client.topups.orders
-
     async def create(self, client: OctopusClient, client_reference: str) -> TopupOrder:
         return await client.topups.orders.create(
             self.product_id,
@@ -107,9 +105,6 @@ class EsimOrderRequest(_Request):
     client_reference: str | None = None
     wallet_id: int | None = None
 
-    def orders(self, client: OctopusClient) -> Orders[EsimOrder]:
-        return client.esim.orders
-
     async def create(self, client: OctopusClient, client_reference: str) -> EsimOrder:
         return await client.esim.orders.create(
             self.product_id,
@@ -129,3 +124,8 @@ def _charged(currency: str | None, amount: Decimal | None) -> tuple[str, Decimal
 
 OrderRequest = VoucherOrderRequest | TopupOrderRequest | EsimOrderRequest
 """Any order a batch can place."""
+
+REQUEST_TYPES: dict[str, type[OrderRequest]] = {
+    kind.vertical: kind for kind in (VoucherOrderRequest, TopupOrderRequest, EsimOrderRequest)
+}
+"""The request type of each vertical, by its name."""

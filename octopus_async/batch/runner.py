@@ -252,7 +252,7 @@ class BatchRun:
             assert item.error is not None
             return BatchResult(item.row, "invalid", None, error=item.error)
         reference = request.client_reference or f"{self._run_id}-{item.row}"
-        orders: Orders[Any] = request.orders(self._client)
+        orders = self._client.orders_of(request.vertical)
         fingerprint = request.fingerprint() if self._journal is not None else ""
         row = _Row(item.row, request.vertical, reference, fingerprint)
         if state is not None and state.fingerprint != fingerprint:

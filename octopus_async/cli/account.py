@@ -21,9 +21,6 @@ from ..models.esim import EsimOrder
 from ..models.reference import Country
 from ..models.topups import TopupOrder
 from ..models.vouchers import Denomination, VoucherOrder
-from ..resources.esim import EsimOrders
-from ..resources.topups import TopupOrders
-from ..resources.vouchers import VoucherOrders
 from .console import (
     CommandError,
     Money,
@@ -279,19 +276,13 @@ async def _esim_products(client: OctopusClient, args: argparse.Namespace, consol
 # --- orders -------------------------------------------------------------------------------
 
 
-def _orders(client: OctopusClient, vertical: Vertical) -> VoucherOrders | TopupOrders | EsimOrders:
-    if vertical == "vouchers":
-        return client.vouchers.orders
-    return client.topups.orders if vertical == "topups" else client.esim.orders
-
-
 async def _get_order(client: OctopusClient, args: argparse.Namespace, console: Console) -> None:
-    order = await _orders(client, args.vertical).get(args.order_id)
+    order = await client.orders_of(args.vertical).get(args.order_id)
     await _show(client, args, console, order)
 
 
 async def _find_order(client: OctopusClient, args: argparse.Namespace, console: Console) -> None:
-    order = await _orders(client, args.vertical).find(args.client_reference)
+    order = await client.orders_of(args.vertical).find(args.client_reference)
     if order is None:
         raise CommandError(
             f"no {args.vertical} order has the client reference {args.client_reference!r}"
@@ -300,7 +291,7 @@ async def _find_order(client: OctopusClient, args: argparse.Namespace, console: 
 
 
 async def _wait_order(client: OctopusClient, args: argparse.Namespace, console: Console) -> None:
-    waiter = _orders(client, args.vertical).wait(args.order_id, timeout=args.timeout)
+    waiter = client.orders_of(args.vertical).wait(args.order_id, timeout=args.timeout)
     await follow(make_console(stderr=True), [waiter])
     try:
         order: Order = await waiter

@@ -19,18 +19,50 @@ from ..waiting.scheduler import PollScheduler
 from .dedupe import EventStore, MemoryEventStore
 from .verify import Secret, check_delivery, webhook_secrets
 
-__all__ = ["ReceiverStats", "WebhookReceiver", "Webhooks", "receiver_app"]
+__all__ = [
+    "EventOrder",
+    "ReceiverStats",
+    "WebhookReceiver",
+    "Webhooks",
+    "event_order",
+    "receiver_app",
+]
 
 logger = logging.getLogger("octopus_async.webhooks")
 
 OnEvent = Callable[[WebhookEvent], Awaitable[None] | None]
 
-# Event type prefixes, and the waits a webhook of that kind can speed up.
-_VERTICALS = {
-    "order.": ("vouchers",),
-    "topup.": ("topups",),
-    "esim.": ("esim", "esim.installed", "esim.activated"),
+# The vertical of each order event type prefix, and the waits an event of a vertical's
+# order can speed up.
+_ORDER_EVENTS = {"order.": "vouchers", "topup.": "topups", "esim.": "esim"}
+_WAITS = {
+    "vouchers": ("vouchers",),
+    "topups": ("topups",),
+    "esim": ("esim", "esim.installed", "esim.activated"),
 }
+
+
+@attrs.frozen
+class EventOrder:
+    """The order an event is about: its vertical, and the ids the event gives."""
+
+    vertical: str
+    order_id: int | None
+    client_reference: str | None
+
+
+def event_order(event: WebhookEvent) -> EventOrder | None:
+    """The order an order event (`order.*`, `topup.*`, `esim.*`) is about, None for any
+    other event. An order event whose payload could not be typed (an `UnknownEvent`)
+    still gives the ids its raw payload carries."""
+    vertical = next(
+        (name for prefix, name in _ORDER_EVENTS.items() if event.type.startswith(prefix)), None
+    )
+    if vertical is None:
+        return None
+    if isinstance(event, (OrderEvent, TopupEvent, EsimEvent)):
+        return EventOrder(vertical, event.data.id, event.data.client_reference)
+    return EventOrder(vertical, *_ids(event.data))
 
 
 @attrs.define
@@ -243,23 +275,15 @@ class Webhooks:
         return receiver_app(self.handler(**handler), path)
 
     def _wake(self, event: WebhookEvent) -> bool:
-        """Nudge the waiters of the order the event is about; True when there was one.
-
-        An order event whose payload could not be typed (an `UnknownEvent` of an order
-        type) still wakes them, from the ids its raw payload carries."""
-        verticals = next(
-            (names for prefix, names in _VERTICALS.items() if event.type.startswith(prefix)), ()
-        )
-        if not verticals:
+        """Nudge the waiters of the order the event is about; True when there was one."""
+        order = event_order(event)
+        if order is None:
             return False
-        order_id: int | None
-        if isinstance(event, (OrderEvent, TopupEvent, EsimEvent)):
-            order_id, reference = event.data.id, event.data.client_reference
-        else:
-            order_id, reference = _ids(event.data)
         woken = [
-            self._scheduler.nudge(vertical, order_id=order_id, client_reference=reference)
-            for vertical in verticals
+            self._scheduler.nudge(
+                wait, order_id=order.order_id, client_reference=order.client_reference
+            )
+            for wait in _WAITS[order.vertical]
         ]
         return any(woken)
 

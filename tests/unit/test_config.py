@@ -345,3 +345,13 @@ def test_with_options_validates(options):
 
     with pytest.raises(InvalidRequestError):
         client.with_options(**options)
+
+
+async def test_orders_of_names_each_verticals_orders():
+    async with OctopusClient("key", "secret", base_url="http://127.0.0.1:9") as client:
+        assert client.orders_of("vouchers") is client.vouchers.orders
+        assert client.orders_of("topups") is client.topups.orders
+        assert client.orders_of("esim") is client.esim.orders
+        with pytest.raises(InvalidRequestError) as refused:
+            client.orders_of("scheduler")  # an attribute, but not a vertical
+        assert refused.value.param == "vertical"

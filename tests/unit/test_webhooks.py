@@ -50,10 +50,13 @@ from octopus_async.models import (
     WalletEventData,
 )
 from octopus_async.webhooks import (
+    EventOrder,
     MemoryEventStore,
     ReceiverStats,
     SQLiteEventStore,
     WebhookReceiver,
+    event_order,
+    parse_event,
     receiver_app,
     sign,
     verify_webhook,
@@ -1350,3 +1353,16 @@ async def test_handler_with_nobody_waiting_still_runs_on_event(octopus: OctopusC
         await receiver.aclose()
     assert [event.id for event in recorder.events] == ["evt_1"]
     assert receiver.stats == ReceiverStats(accepted=1)
+
+
+def test_event_order_names_the_order_of_every_order_event() -> None:
+    typed = parse_event(envelope("order.delivered"))
+    assert event_order(typed) == EventOrder("vouchers", 12345, "MY_ORDER_001")
+    # A payload the SDK could not type still names its order, from the raw ids.
+    untyped = parse_event(envelope("topup.failed", {"id": "77", "reference_code": "pay-7"}))
+    assert type(untyped) is UnknownEvent
+    assert event_order(untyped) == EventOrder("topups", 77, "pay-7")
+    assert event_order(parse_event(envelope("esim.installed", {"id": 9}))) == EventOrder(
+        "esim", 9, None
+    )
+    assert event_order(parse_event(envelope("wallet.debited", {"id": 1}))) is None

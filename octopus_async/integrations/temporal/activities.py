@@ -8,12 +8,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ..._transport.wire import encode_json
-from ...batch.requests import (
-    EsimOrderRequest,
-    OrderRequest,
-    TopupOrderRequest,
-    VoucherOrderRequest,
-)
+from ...batch.requests import REQUEST_TYPES, OrderRequest
 from ...client import OctopusClient
 from ...errors import (
     APIStatusError,
@@ -23,26 +18,20 @@ from ...errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from ...resources._orders import Orders
 from ...waiting.policy import ESIM, TOPUPS, VOUCHERS, VerticalPolicy
 from ._types import OrderInput, OrderLookup, OrderSnapshot
 
 __all__ = ["OrderActivities", "order_request"]
 
-_REQUESTS: dict[str, type[VoucherOrderRequest | TopupOrderRequest | EsimOrderRequest]] = {
-    "vouchers": VoucherOrderRequest,
-    "topups": TopupOrderRequest,
-    "esim": EsimOrderRequest,
-}
 _POLICIES = {"vouchers": VOUCHERS, "topups": TOPUPS, "esim": ESIM}
 
 
 def order_request(order: OrderInput) -> OrderRequest:
     """The typed order request that `order` describes; `InvalidRequestError` if none."""
-    kind = _REQUESTS.get(order.vertical)
+    kind = REQUEST_TYPES.get(order.vertical)
     if kind is None:
         raise InvalidRequestError(
-            f"vertical must be one of {', '.join(sorted(_REQUESTS))}, got {order.vertical!r}",
+            f"vertical must be one of {', '.join(sorted(REQUEST_TYPES))}, got {order.vertical!r}",
             param="vertical",
         )
     try:
@@ -84,24 +73,11 @@ class OrderActivities:
     @activity.defn(name="octopus_get_order")
     async def get_order(self, lookup: OrderLookup) -> OrderSnapshot:
         """The order as the server reports it now."""
-        orders = _orders(self._client, lookup.vertical)
         try:
-            order = await orders.get(lookup.order_id)
+            order = await self._client.orders_of(lookup.vertical).get(lookup.order_id)
         except (InvalidRequestError, APIStatusError) as refused:
             raise _refusal(refused) from refused
         return _snapshot(order, _POLICIES[lookup.vertical], lookup.accept_partial)
-
-
-def _orders(client: OctopusClient, vertical: str) -> Orders[Any]:
-    if vertical == "vouchers":
-        return client.vouchers.orders
-    if vertical == "topups":
-        return client.topups.orders
-    if vertical == "esim":
-        return client.esim.orders
-    raise ApplicationError(
-        f"no vertical {vertical!r}", type="InvalidRequestError", non_retryable=True
-    )
 
 
 def _refusal(error: InvalidRequestError | APIStatusError) -> Exception:

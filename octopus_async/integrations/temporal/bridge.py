@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from ...models.webhooks import EsimEvent, OrderEvent, TopupEvent, WebhookEvent
+from ...models.webhooks import WebhookEvent
+from ...webhooks import event_order
 from ._types import order_workflow_id
 from .workflow import ORDER_UPDATE
 
@@ -28,10 +29,12 @@ def forward_to_workflows(temporal_client: Client) -> Callable[[WebhookEvent], Aw
     """
 
     async def forward(event: WebhookEvent) -> None:
-        target = _order_of(event)
-        if target is None:
+        order = event_order(event)
+        if order is None or order.client_reference is None:
             return
-        handle = temporal_client.get_workflow_handle(order_workflow_id(*target))
+        handle = temporal_client.get_workflow_handle(
+            order_workflow_id(order.vertical, order.client_reference)
+        )
         try:
             await handle.signal(ORDER_UPDATE, {"type": str(event.type), "id": event.id})
         except RPCError as error:
@@ -39,17 +42,3 @@ def forward_to_workflows(temporal_client: Client) -> Callable[[WebhookEvent], Aw
                 raise
 
     return forward
-
-
-def _order_of(event: WebhookEvent) -> tuple[str, str] | None:
-    """The vertical and client_reference of an order event's order."""
-    if isinstance(event, OrderEvent):
-        vertical = "vouchers"
-    elif isinstance(event, TopupEvent):
-        vertical = "topups"
-    elif isinstance(event, EsimEvent):
-        vertical = "esim"
-    else:
-        return None
-    reference = event.data.client_reference
-    return None if reference is None else (vertical, reference)

@@ -7,12 +7,21 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
-from support import API, FAST_RETRY, LOGIN_BODY, CompatAioresponses, virtual_time_loop
+from support import (
+    API,
+    FAST_RETRY,
+    LOGIN_BODY,
+    CompatAioresponses,
+    free_port,
+    temporal_binary,
+    virtual_time_loop,
+)
 
 from octopus_async import OctopusClient
 from octopus_async.sandbox import Sandbox, SandboxConfig
@@ -104,9 +113,7 @@ def redis_server() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("CI must provide Redis (.ci/run installs and starts it)")
         pytest.skip("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
     process = subprocess.Popen([*command, "--appendonly", "no"], stdout=subprocess.DEVNULL)
     try:
@@ -138,3 +145,54 @@ def redis_url(redis_server: str) -> str:
     with redis.Redis.from_url(redis_server) as connection:
         connection.flushdb()
     return redis_server
+
+
+@pytest.fixture(scope="session")
+def temporal_address() -> Iterator[str]:
+    """The host:port of a Temporal dev server on loopback for the durable-order tests.
+
+    CI starts one and names it in OCTOPUS_TEST_TEMPORAL_ADDRESS; elsewhere one is started
+    here (in memory, headless) and stopped at the end. Tests that need it are skipped only
+    when the temporal CLI is not installed, and never on CI. Tests share the server, so
+    each uses task queues and references of its own.
+    """
+    address = os.environ.get("OCTOPUS_TEST_TEMPORAL_ADDRESS")
+    if address:
+        yield address
+        return
+    binary = temporal_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide the temporal CLI (.ci/run installs the test extra)")
+        pytest.skip("the temporal CLI is not installed")
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as home:
+        process = subprocess.Popen(
+            [
+                *(binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1"),
+                *("--port", str(port), "--http-port", str(free_port())),
+                *("--metrics-port", str(free_port()), "--log-level", "warn"),
+                *("--dynamic-config-value", "frontend.enableServerVersionCheck=false"),
+            ],
+            env={**os.environ, "HOME": home},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_for_temporal(binary, address, process)
+            yield address
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+def _wait_for_temporal(binary: str, address: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    health = [binary, "operator", "cluster", "health", "--address", address]
+    while time.monotonic() < deadline and process.poll() is None:
+        checked = subprocess.run(health, capture_output=True, check=False, timeout=30)
+        if b"SERVING" in checked.stdout:
+            return
+        time.sleep(0.1)  # not serving yet: a server start, not a test's timing
+    raise RuntimeError(f"the Temporal dev server did not start on {address}")

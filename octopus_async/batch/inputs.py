@@ -15,17 +15,19 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from ..errors import InvalidRequestError, OctopusError
 from .requests import EsimOrderRequest, OrderRequest, TopupOrderRequest, VoucherOrderRequest
 
-__all__ = ["InputError", "InputRow", "describe_input", "read_rows"]
+__all__ = ["InputError", "InputRow", "describe_input", "each_input", "read_rows"]
+
+T = TypeVar("T")
 
 _FIELDS: Mapping[str, frozenset[str]] = {
     "vouchers": frozenset({"product_id", "denomination", "quantity"}),
@@ -232,3 +234,13 @@ def _input_data(fields: Mapping[str, Any]) -> dict[str, str]:
             param="input_data",
         )
     return value
+
+
+async def each_input(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+    """The items of an iterable or an async iterable, read one at a time as they are asked for."""
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

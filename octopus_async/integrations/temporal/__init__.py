@@ -3,7 +3,8 @@
 One `OrderWorkflow` per order, its id made from the order's `client_reference`: it creates
 the order exactly once through an activity, waits for it on durable timers at the SDK's
 poll cadence (or until an `order_update` signal), and returns the settled order or fails
-with a typed `ApplicationError`. `start_order` starts one; `run_worker` runs the workers;
+with a typed `ApplicationError`. `start_order` starts one and `start_orders` many at a
+bounded rate; `run_worker` (or `octopus-async worker`) runs the workers;
 `forward_to_workflows` lets a webhook receiver wake an order's workflow.
 """
 
@@ -19,7 +20,8 @@ from ._types import (
 )
 from .activities import OrderActivities, order_request
 from .bridge import forward_to_workflows
-from .worker import order_input, order_workers, run_worker, start_order, workflow_runner
+from .starter import StartedOrder, order_input, start_order, start_orders
+from .worker import order_workers, run_worker, workflow_runner
 from .workflow import ORDER_UPDATE, OrderWorkflow
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "OrderResult",
     "OrderSnapshot",
     "OrderWorkflow",
+    "StartedOrder",
     "create_task_queue",
     "forward_to_workflows",
     "order_input",
@@ -40,5 +43,6 @@ __all__ = [
     "order_workflow_id",
     "run_worker",
     "start_order",
+    "start_orders",
     "workflow_runner",
 ]

@@ -32,10 +32,11 @@ def order_workflow_id(vertical: str, client_reference: str) -> str:
     return f"octopus-order:{vertical}:{client_reference}"
 
 
-def create_task_queue(task_queue: str) -> str:
-    """The task queue of the create activity of workflows running on `task_queue`: its own
-    queue, so that its server-enforced rate limit is the create quota alone."""
-    return f"{task_queue}.create"
+def create_task_queue(task_queue: str, vertical: str) -> str:
+    """The task queue of the create activities of `vertical`'s workflows on `task_queue`: a
+    queue per vertical, so that its server-enforced rate limit is that vertical's create
+    quota (D21) alone."""
+    return f"{task_queue}.create.{vertical}"
 
 
 def _decode(text: str) -> dict[str, Any]:
@@ -52,8 +53,10 @@ class OrderInput:
 
     The wait ends after `timeout` seconds; `accept_partial` settles on a partial delivery.
     `poll_scale` multiplies the poll cadence (tests make it small); a run continues as new
-    after `polls_per_run` polls. `order_id`, `waiting_since` and `deadline` are carried
-    from one run to the next and are left unset by callers.
+    after `polls_per_run` polls. An activity whose worker stops heartbeating for
+    `heartbeat_timeout` seconds (it was killed) is run again on another worker.
+    `order_id`, `waiting_since` and `deadline` are carried from one run to the next and are
+    left unset by callers.
     """
 
     vertical: str
@@ -63,6 +66,7 @@ class OrderInput:
     accept_partial: bool = False
     poll_scale: float = 1.0
     polls_per_run: int = 100
+    heartbeat_timeout: float = 10.0
     order_id: int | None = None
     waiting_since: str | None = None
     deadline: str | None = None

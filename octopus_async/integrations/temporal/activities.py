@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -24,6 +26,8 @@ from ._types import OrderInput, OrderLookup, OrderSnapshot
 __all__ = ["OrderActivities", "order_request"]
 
 _POLICIES = {"vouchers": VOUCHERS, "topups": TOPUPS, "esim": ESIM}
+
+_T = TypeVar("_T")
 
 
 def order_request(order: OrderInput) -> OrderRequest:
@@ -47,6 +51,10 @@ class OrderActivities:
     401 and 403) become non-retryable `ApplicationError`s typed by the SDK error's class
     name; the rest, `OrderOutcomeUnknownError` among them, are retried by Temporal, and a
     retried create finds the order its reference made instead of creating another.
+
+    While a call runs (a quota wait may be long) the activity heartbeats, so that one lost
+    with its worker is run again after its heartbeat timeout rather than its whole
+    start-to-close timeout.
     """
 
     def __init__(self, client: OctopusClient) -> None:
@@ -58,7 +66,9 @@ class OrderActivities:
         try:
             request = order_request(order)
             try:
-                created: Any = await request.create(self._client, order.client_reference)
+                created: Any = await _heartbeating(
+                    request.create(self._client, order.client_reference)
+                )
             except DuplicateClientReferenceError as duplicate:
                 if duplicate.order is None:
                     raise ApplicationError(
@@ -74,10 +84,30 @@ class OrderActivities:
     async def get_order(self, lookup: OrderLookup) -> OrderSnapshot:
         """The order as the server reports it now."""
         try:
-            order = await self._client.orders_of(lookup.vertical).get(lookup.order_id)
+            order = await _heartbeating(
+                self._client.orders_of(lookup.vertical).get(lookup.order_id)
+            )
         except (InvalidRequestError, APIStatusError) as refused:
             raise _refusal(refused) from refused
         return _snapshot(order, _POLICIES[lookup.vertical], lookup.accept_partial)
+
+
+async def _heartbeating(call: Awaitable[_T]) -> _T:
+    """Await `call`, heartbeating three times per heartbeat timeout meanwhile."""
+    timeout = activity.info().heartbeat_timeout
+    if not timeout:
+        return await call
+
+    async def beat(every: float) -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    beating = asyncio.create_task(beat(timeout.total_seconds() / 3))
+    try:
+        return await call
+    finally:
+        beating.cancel()
 
 
 def _refusal(error: InvalidRequestError | APIStatusError) -> Exception:

@@ -1,90 +1,25 @@
-"""Starting order workflows and running the workers that carry them out."""
+"""Running the workers that carry out order workflows."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, cast
 
-import attrs
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from ...batch.requests import OrderRequest
+from ..._transport.ratelimit import burst_capacity
+from ...batch.requests import REQUEST_TYPES
 from ...client import OctopusClient
-from ...errors import InvalidRequestError
-from ._types import (
-    DEFAULT_TIMEOUT,
-    OrderInput,
-    OrderResult,
-    create_task_queue,
-    order_workflow_id,
-)
+from ...config import EndpointClass, RateLimits
+from ._types import create_task_queue
 from .activities import OrderActivities
 from .workflow import OrderWorkflow
 
-__all__ = ["order_input", "order_workers", "run_worker", "start_order", "workflow_runner"]
-
-
-def order_input(
-    request: OrderRequest,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    accept_partial: bool = False,
-    poll_scale: float = 1.0,
-) -> OrderInput:
-    """The workflow input for `request`, which must name its `client_reference`."""
-    fields = attrs.asdict(request)
-    reference = fields.pop("client_reference")
-    if reference is None:
-        raise InvalidRequestError(
-            "a durable order needs a client_reference: its workflow id is made from it",
-            param="client_reference",
-        )
-    fields = {
-        name: str(value) if isinstance(value, Decimal) else value for name, value in fields.items()
-    }
-    return OrderInput(
-        request.vertical,
-        reference,
-        fields,
-        timeout=timeout,
-        accept_partial=accept_partial,
-        poll_scale=poll_scale,
-    )
-
-
-async def start_order(
-    temporal_client: Client,
-    order: OrderRequest | OrderInput,
-    *,
-    task_queue: str,
-    **options: Any,
-) -> WorkflowHandle[OrderWorkflow, OrderResult]:
-    """Start the workflow of `order` on `task_queue` and return its handle.
-
-    Its id is `order_workflow_id(vertical, client_reference)`: while that workflow runs,
-    and after it completed (for as long as the namespace retains it), starting the order
-    again raises `temporalio.exceptions.WorkflowAlreadyStartedError`. A workflow that
-    failed (its deadline, a failed order, a refusal) or was terminated may be started
-    again: its create then finds the order the first run made, if any, instead of making
-    another. `options` go to `Client.start_workflow`.
-    """
-    if not isinstance(order, OrderInput):
-        order = order_input(order)
-    return await temporal_client.start_workflow(
-        OrderWorkflow.run,
-        order,
-        id=order_workflow_id(order.vertical, order.client_reference),
-        task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        **options,
-    )
+__all__ = ["order_workers", "run_worker", "workflow_runner"]
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -100,42 +35,64 @@ async def order_workers(
     *,
     task_queue: str,
     client: OctopusClient | None = None,
-    create_rate_per_second: float | None = None,
+    create_rate_per_second: float | Literal["auto"] | None = "auto",
     **worker_options: Any,
-) -> AsyncIterator[tuple[Worker, Worker]]:
+) -> AsyncIterator[list[Worker]]:
     """The workers of the order workflows of `task_queue`, running while the block runs.
 
-    One runs the workflows and the fetch activity on `task_queue`; the other runs only the
-    create activity, on `create_task_queue(task_queue)`, at most `create_rate_per_second`
-    creates a second across every worker of that queue (Temporal's server enforces it, so
-    the account's create quota holds for a whole fleet). Both share `client`, made from
-    the environment (`OCTOPUS_API_KEY`, ...) when not given, and then closed on the way out.
-    `worker_options` go to both `Worker`s.
+    One runs the workflows and the fetch activity on `task_queue`; one per vertical runs
+    that vertical's create activity on `create_task_queue(task_queue, vertical)`, at most
+    `create_rate_per_second` creates a second across every worker of that queue. Temporal's
+    server enforces that rate, so the account's create quota holds for a whole fleet:
+    "auto" takes each vertical's create quota from `client.config.rate_limits` (less its
+    headroom), None sets no limit. All share `client`, made from the environment
+    (`OCTOPUS_API_KEY`, ...) when not given, and then closed on the way out.
+    `worker_options` go to every `Worker`.
     """
     owned = client is None
     octopus = OctopusClient() if client is None else client
     activities = OrderActivities(octopus)
     try:
-        main = Worker(
-            temporal_client,
-            task_queue=task_queue,
-            workflows=[OrderWorkflow],
-            activities=[activities.get_order],
-            workflow_runner=workflow_runner(),
-            **worker_options,
-        )
-        creates = Worker(
-            temporal_client,
-            task_queue=create_task_queue(task_queue),
-            activities=[activities.create_order],
-            max_task_queue_activities_per_second=create_rate_per_second,
-            **worker_options,
-        )
-        async with main, creates:
-            yield main, creates
+        workers = [
+            Worker(
+                temporal_client,
+                task_queue=task_queue,
+                workflows=[OrderWorkflow],
+                activities=[activities.get_order],
+                workflow_runner=workflow_runner(),
+                **worker_options,
+            )
+        ]
+        for vertical in REQUEST_TYPES:
+            rate = (
+                _create_rate(octopus.config.rate_limits, vertical)
+                if create_rate_per_second == "auto"
+                else create_rate_per_second
+            )
+            workers.append(
+                Worker(
+                    temporal_client,
+                    task_queue=create_task_queue(task_queue, vertical),
+                    activities=[activities.create_order],
+                    max_task_queue_activities_per_second=rate,
+                    **worker_options,
+                )
+            )
+        async with contextlib.AsyncExitStack() as running:
+            for worker in workers:
+                await running.enter_async_context(worker)
+            yield workers
     finally:
         if owned:
             await octopus.aclose()
+
+
+def _create_rate(limits: RateLimits, vertical: str) -> float | None:
+    """Creates a second that `vertical`'s create quota allows past its burst, or None."""
+    quota = limits.quotas.get(cast("EndpointClass", f"{vertical}.create"))
+    if quota is None:
+        return None
+    return burst_capacity(quota, limits.headroom) / quota.period
 
 
 async def run_worker(
@@ -143,7 +100,7 @@ async def run_worker(
     *,
     task_queue: str,
     client: OctopusClient | None = None,
-    create_rate_per_second: float | None = None,
+    create_rate_per_second: float | Literal["auto"] | None = "auto",
     **worker_options: Any,
 ) -> None:
     """Run `order_workers` until cancelled, then shut them down and close the SDK client

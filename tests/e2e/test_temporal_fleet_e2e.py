@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import os
 import signal
+import socket
 import sys
 from datetime import timedelta
 from decimal import Decimal
@@ -193,3 +194,41 @@ async def test_a_fleet_completes_every_order_once_through_a_worker_crash(
             taken_over += 1
             assert not identities[-1].startswith(killed)
     assert taken_over > 0
+
+
+async def run_worker_command(sandbox, *args: str, secret: str | None = None):
+    """`octopus-async worker ARGS` for the sandbox: its exit status and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "octopus_async.cli", "worker", *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            **os.environ,
+            "OCTOPUS_BASE_URL": sandbox.url,
+            "OCTOPUS_API_KEY": sandbox.api_key,
+            "OCTOPUS_API_SECRET": secret or sandbox.api_secret,
+        },
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, stderr.decode()
+
+
+async def test_a_worker_with_refused_credentials_stops_with_one_line(sandbox, temporal_address):
+    status, stderr = await run_worker_command(
+        sandbox, "--temporal-address", temporal_address, secret="wrong"
+    )
+    assert status == 2
+    assert stderr.count("\n") == 1
+    assert "refused the credentials in OCTOPUS_API_KEY and OCTOPUS_API_SECRET" in stderr
+    assert "wrong" not in stderr
+
+
+async def test_a_worker_that_cannot_reach_temporal_stops_with_one_line(sandbox):
+    with socket.socket() as closed:  # a port nothing listens on once the probe is closed
+        closed.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{closed.getsockname()[1]}"
+    status, stderr = await run_worker_command(sandbox, "--temporal-address", address)
+    assert status == 1
+    assert stderr.startswith(f"octopus-async: error: cannot reach Temporal at {address}")
+    assert stderr.count("\n") == 1
+    assert sandbox.requests == []  # nothing sent to the API either

@@ -18,10 +18,11 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from octopus_async import InvalidRequestError, PollPolicy, RequestEvent, ResponseReceived
-from octopus_async.batch import TopupOrderRequest, VoucherOrderRequest
+from octopus_async.batch import EsimOrderRequest, TopupOrderRequest, VoucherOrderRequest
 from octopus_async.integrations.temporal import (
     ORDER_UPDATE,
     OrderFailure,
+    OrderWorkflow,
     forward_to_workflows,
     order_input,
     order_workers,
@@ -327,3 +328,47 @@ async def test_the_starter_refuses_bad_settings_before_starting_anything(tempora
     ids = [order_workflow_id("vouchers", r.client_reference or "") for r in requests]
     with pytest.raises(RPCError):  # nothing was started
         await temporal.get_workflow_handle(ids[0]).describe()
+
+
+@pytest.mark.usefixtures("workers")
+async def test_an_esim_wait_for_its_installation_keeps_the_activation_code(
+    temporal, task_queue, sandbox, answers
+):
+    # The device installs the profile only when the test says so.
+    sandbox.state.config = attrs.evolve(sandbox.state.config, esim_install_delay=(1e9, 1e9))
+    ref = reference()
+    request = EsimOrderRequest(712, "4.50", client_reference=ref)
+    order = order_input(request, poll_scale=SCALE, goal="installed")
+    order.polls_per_run = 2  # the install phase goes on across runs
+    handle = await start_order(temporal, order, task_queue=task_queue)
+    await answers.count("POST /api/v1/esim/orders", 1)
+    [created] = [o for o in sandbox.state.esim.orders.by_id.values() if o.client_reference == ref]
+    sandbox.state.esim.settle(created.id)  # delivered now, if its create answered PENDING
+    checks = f"GET /api/v1/esim/orders/{created.id}"
+    # Checks are one at a time: once a second one after the delivery is answered, the
+    # workflow has taken in the first (the delivered eSIM, not installed).
+    await answers.count(checks, answers.seen.count(checks) + 2)
+
+    latest = await handle.query(OrderWorkflow.latest_order)
+    assert latest is not None
+    assert (latest.order_id, latest.status, latest.outcome) == (created.id, "DELIVERED", "pending")
+    assert latest.activation_code
+    assert latest.activation_code not in repr(latest)
+    sandbox.state.esim.install_now(created.id)
+    result = await handle.result()
+
+    assert result.status == "DELIVERED"
+    data = result.data()
+    assert data["is_installed"] is True
+    assert "activation_code" not in data  # the server no longer sends it
+    assert result.activation_code == latest.activation_code  # the workflow kept it (D34)
+    assert result.activation_code not in repr(result)
+    assert sandbox.state.count("POST", "/api/v1/esim/orders") == 1
+
+
+def test_only_esim_orders_wait_past_their_delivery():
+    request = VoucherOrderRequest(123, "10.00", 1, client_reference=reference())
+    with pytest.raises(InvalidRequestError, match="goal must be 'settled'"):
+        order_input(request, goal="installed")
+    with pytest.raises(InvalidRequestError, match="got 'landed' for esim"):
+        order_input(EsimOrderRequest(712, "4.50", client_reference="e-1"), goal="landed")

@@ -18,14 +18,15 @@ from ._types import (
     create_task_queue,
     order_workflow_id,
 )
-from .activities import OrderActivities, order_request
+from .activities import OrderActivities, order_policy, order_request
 from .bridge import forward_to_workflows
 from .starter import StartedOrder, order_input, start_order, start_orders
 from .worker import order_workers, run_worker, workflow_runner
-from .workflow import ORDER_UPDATE, OrderWorkflow
+from .workflow import LATEST_ORDER, ORDER_UPDATE, OrderWorkflow
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "LATEST_ORDER",
     "ORDER_UPDATE",
     "OrderActivities",
     "OrderFailure",
@@ -38,6 +39,7 @@ __all__ = [
     "create_task_queue",
     "forward_to_workflows",
     "order_input",
+    "order_policy",
     "order_request",
     "order_workers",
     "order_workflow_id",

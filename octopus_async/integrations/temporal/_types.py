@@ -47,16 +47,34 @@ def _decode(text: str) -> dict[str, Any]:
 
 
 @dataclass
+class OrderSnapshot:
+    """An order as an activity saw it: `outcome` is "succeeded", "failed" or "pending"
+    for the wait's goal. `activation_code` is an eSIM's, the first one seen."""
+
+    order_id: int
+    status: str
+    outcome: str
+    order_json: str = field(repr=False)
+    client_reference: str | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    is_user_fixable: bool | None = None
+    activation_code: str | None = field(default=None, repr=False)
+
+
+@dataclass
 class OrderInput:
     """One order to place and wait for: `vertical` ("vouchers", "topups", "esim"), the
     fields of its order request (amounts as strings), and its `client_reference`.
 
-    The wait ends after `timeout` seconds; `accept_partial` settles on a partial delivery.
-    `poll_scale` multiplies the poll cadence (tests make it small); a run continues as new
-    after `polls_per_run` polls. An activity whose worker stops heartbeating for
-    `heartbeat_timeout` seconds (it was killed) is run again on another worker.
-    `order_id`, `waiting_since` and `deadline` are carried from one run to the next and are
-    left unset by callers.
+    `goal` is what ends the wait: "settled" (fulfilment), or for an eSIM "installed" (the
+    profile on a device) or "activated" (first used, or expired), as `EsimOrders.wait_installed`
+    and `wait_active` wait. The wait, both phases, ends after `timeout` seconds;
+    `accept_partial` settles on a partial delivery. `poll_scale` multiplies the poll cadence
+    (tests make it small); a run continues as new after `polls_per_run` polls. An activity
+    whose worker stops heartbeating for `heartbeat_timeout` seconds (it was killed) is run
+    again on another worker. `order_id`, `waiting_since`, `deadline`, `installing_since`
+    and `latest` are carried from one run to the next and are left unset by callers.
     """
 
     vertical: str
@@ -67,42 +85,36 @@ class OrderInput:
     poll_scale: float = 1.0
     polls_per_run: int = 100
     heartbeat_timeout: float = 10.0
+    goal: str = "settled"
     order_id: int | None = None
     waiting_since: str | None = None
     deadline: str | None = None
+    installing_since: str | None = None
+    latest: OrderSnapshot | None = field(default=None, repr=False)
 
 
 @dataclass
 class OrderLookup:
-    """The order `order_id` of `vertical`, to fetch."""
+    """The order `order_id` of `vertical`, to fetch and judge against the wait's `goal`."""
 
     vertical: str
     order_id: int
     accept_partial: bool = False
-
-
-@dataclass
-class OrderSnapshot:
-    """An order as an activity saw it: `outcome` is "succeeded", "failed" or "pending"."""
-
-    order_id: int
-    status: str
-    outcome: str
-    order_json: str
-    client_reference: str | None = None
-    failure_code: str | None = None
-    failure_reason: str | None = None
-    is_user_fixable: bool | None = None
+    goal: str = "settled"
 
 
 @dataclass
 class OrderResult:
-    """A workflow's settled order: its id, status and JSON (`order.raw`, written exactly)."""
+    """A workflow's settled order: its id, status and JSON (`order.raw`, written exactly).
+
+    `activation_code` is an eSIM's, the first one seen: the server stops sending it once
+    the profile is installed, so an "installed" wait's last answer lacks it."""
 
     order_id: int
     client_reference: str
     status: str
-    order_json: str
+    order_json: str = field(repr=False)
+    activation_code: str | None = field(default=None, repr=False)
 
     def data(self) -> dict[str, Any]:
         """The order's JSON, numbers with a fraction as Decimals: `Orders.from_json` reads it."""

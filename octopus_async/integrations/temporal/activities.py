@@ -20,12 +20,25 @@ from ...errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from ...waiting.policy import ESIM, TOPUPS, VOUCHERS, VerticalPolicy
+from ...waiting.policy import (
+    ESIM,
+    ESIM_ACTIVATED,
+    ESIM_INSTALLED,
+    TOPUPS,
+    VOUCHERS,
+    VerticalPolicy,
+)
 from ._types import OrderInput, OrderLookup, OrderSnapshot
 
-__all__ = ["OrderActivities", "order_request"]
+__all__ = ["OrderActivities", "order_policy", "order_request"]
 
-_POLICIES = {"vouchers": VOUCHERS, "topups": TOPUPS, "esim": ESIM}
+_POLICIES = {
+    ("vouchers", "settled"): VOUCHERS,
+    ("topups", "settled"): TOPUPS,
+    ("esim", "settled"): ESIM,
+    ("esim", "installed"): ESIM_INSTALLED,
+    ("esim", "activated"): ESIM_ACTIVATED,
+}
 
 _T = TypeVar("_T")
 
@@ -42,6 +55,19 @@ def order_request(order: OrderInput) -> OrderRequest:
         return kind(**order.fields, client_reference=order.client_reference)
     except TypeError as error:
         raise InvalidRequestError(f"bad {order.vertical} order fields: {error}") from None
+
+
+def order_policy(vertical: str, goal: str) -> VerticalPolicy:
+    """What ends a wait for `goal` on an order of `vertical`; `InvalidRequestError` if
+    there is no such wait (only eSIMs have goals past "settled")."""
+    policy = _POLICIES.get((vertical, goal))
+    if policy is None:
+        raise InvalidRequestError(
+            f"goal must be 'settled', or for esim orders 'installed' or 'activated'; "
+            f"got {goal!r} for {vertical}",
+            param="goal",
+        )
+    return policy
 
 
 class OrderActivities:
@@ -65,6 +91,7 @@ class OrderActivities:
         """Create the order exactly once; a create that already landed returns its order."""
         try:
             request = order_request(order)
+            policy = order_policy(order.vertical, order.goal)
             try:
                 created: Any = await _heartbeating(
                     request.create(self._client, order.client_reference)
@@ -76,7 +103,7 @@ class OrderActivities:
                         type="DuplicateClientReferenceError",
                     ) from duplicate
                 created = duplicate.order
-            return _snapshot(created, _POLICIES[order.vertical], order.accept_partial)
+            return _snapshot(created, policy, order.accept_partial)
         except (InvalidRequestError, APIStatusError) as refused:
             raise _refusal(refused) from refused
 
@@ -84,12 +111,13 @@ class OrderActivities:
     async def get_order(self, lookup: OrderLookup) -> OrderSnapshot:
         """The order as the server reports it now."""
         try:
+            policy = order_policy(lookup.vertical, lookup.goal)
             order = await _heartbeating(
                 self._client.orders_of(lookup.vertical).get(lookup.order_id)
             )
         except (InvalidRequestError, APIStatusError) as refused:
             raise _refusal(refused) from refused
-        return _snapshot(order, _POLICIES[lookup.vertical], lookup.accept_partial)
+        return _snapshot(order, policy, lookup.accept_partial)
 
 
 async def _heartbeating(call: Awaitable[_T]) -> _T:
@@ -135,4 +163,5 @@ def _snapshot(order: Any, policy: VerticalPolicy, accept_partial: bool) -> Order
         failure_code=getattr(order, "failure_code", None),
         failure_reason=getattr(order, "failure_reason", None),
         is_user_fixable=getattr(order, "is_user_fixable", None),
+        activation_code=getattr(order, "activation_code", None),
     )

@@ -16,6 +16,7 @@ from ...batch.inputs import each_input
 from ...batch.requests import OrderRequest
 from ...errors import InvalidRequestError
 from ._types import DEFAULT_TIMEOUT, OrderInput, OrderResult, order_workflow_id
+from .activities import order_policy
 from .workflow import OrderWorkflow
 
 __all__ = ["StartedOrder", "order_input", "start_order", "start_orders"]
@@ -27,8 +28,11 @@ def order_input(
     timeout: float = DEFAULT_TIMEOUT,
     accept_partial: bool = False,
     poll_scale: float = 1.0,
+    goal: str = "settled",
 ) -> OrderInput:
-    """The workflow input for `request`, which must name its `client_reference`."""
+    """The workflow input for `request`, which must name its `client_reference`; `goal`
+    "installed" or "activated" waits for an eSIM past its delivery (see `OrderInput`)."""
+    order_policy(request.vertical, goal)
     fields = attrs.asdict(request)
     reference = fields.pop("client_reference")
     if reference is None:
@@ -46,6 +50,7 @@ def order_input(
         timeout=timeout,
         accept_partial=accept_partial,
         poll_scale=poll_scale,
+        goal=goal,
     )
 
 

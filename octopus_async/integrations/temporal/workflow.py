@@ -14,6 +14,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from ...config import PollPolicy
+    from ...models.esim import EsimOrderStatus
     from ._types import (
         OrderFailure,
         OrderInput,
@@ -24,10 +25,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from .activities import OrderActivities
 
-__all__ = ["ORDER_UPDATE", "OrderWorkflow"]
+__all__ = ["LATEST_ORDER", "ORDER_UPDATE", "OrderWorkflow"]
 
 ORDER_UPDATE = "order_update"
 """The signal that tells a workflow its order may have changed (a webhook arrived)."""
+
+LATEST_ORDER = "latest_order"
+"""The query that answers the order as the workflow last saw it (an `OrderSnapshot`)."""
 
 _CREATE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -54,24 +58,35 @@ class OrderWorkflow:
 
     def __init__(self) -> None:
         self._updated = False
+        self._latest: OrderSnapshot | None = None
 
     @workflow.signal(name=ORDER_UPDATE)
     def order_update(self, event: Any = None) -> None:
         """Check the order now (`event`, a webhook's payload, is not read)."""
         self._updated = True
 
+    @workflow.query(name=LATEST_ORDER)
+    def latest_order(self) -> OrderSnapshot | None:
+        """The order as last seen, None before the create's answer: a delivered eSIM's
+        activation code is here while an "installed" wait goes on."""
+        return self._latest
+
     @workflow.run
     async def run(self, order: OrderInput) -> OrderResult:
         now = workflow.now()
         since = _parse(order.waiting_since) or now
         deadline = _parse(order.deadline) or now + timedelta(seconds=order.timeout)
+        installing_since = _parse(order.installing_since)
+        self._latest = order.latest
         if order.order_id is None:
-            snapshot = await _activity(
-                OrderActivities.create_order,
-                order,
-                order,
-                task_queue=create_task_queue(workflow.info().task_queue, order.vertical),
-                retry_policy=_CREATE_RETRY,
+            snapshot = self._seen(
+                await _activity(
+                    OrderActivities.create_order,
+                    order,
+                    order,
+                    task_queue=create_task_queue(workflow.info().task_queue, order.vertical),
+                    retry_policy=_CREATE_RETRY,
+                )
             )
             settled = _settled(order, snapshot)
             if settled is not None:
@@ -82,6 +97,8 @@ class OrderWorkflow:
         policy = PollPolicy().scaled(order.poll_scale)
         rand = workflow.random()
         for _ in range(order.polls_per_run):
+            if installing_since is None and order.goal != "settled" and self._delivered():
+                installing_since = workflow.now()
             left = (deadline - workflow.now()).total_seconds()
             if left <= 0:
                 raise ApplicationError(
@@ -90,17 +107,19 @@ class OrderWorkflow:
                     type="OrderWaitTimeout",
                     non_retryable=True,
                 )
-            age = (workflow.now() - since).total_seconds()
-            pause = min(policy.interval(age, rand=rand.random), left)
+            age = (workflow.now() - (installing_since or since)).total_seconds()
+            interval = policy.interval(age, install=installing_since is not None, rand=rand.random)
             with contextlib.suppress(asyncio.TimeoutError):
-                await workflow.wait_condition(lambda: self._updated, timeout=pause)
+                await workflow.wait_condition(lambda: self._updated, timeout=min(interval, left))
             self._updated = False
-            snapshot = await _activity(
-                OrderActivities.get_order,
-                OrderLookup(order.vertical, order_id, order.accept_partial),
-                order,
-                retry_policy=_GET_RETRY,
-                schedule_to_close_timeout=timedelta(seconds=max(left, 60.0)),
+            snapshot = self._seen(
+                await _activity(
+                    OrderActivities.get_order,
+                    OrderLookup(order.vertical, order_id, order.accept_partial, order.goal),
+                    order,
+                    retry_policy=_GET_RETRY,
+                    schedule_to_close_timeout=timedelta(seconds=max(left, 60.0)),
+                )
             )
             settled = _settled(order, snapshot)
             if settled is not None:
@@ -111,8 +130,20 @@ class OrderWorkflow:
                 order_id=order_id,
                 waiting_since=since.isoformat(),
                 deadline=deadline.isoformat(),
+                installing_since=None if installing_since is None else installing_since.isoformat(),
+                latest=self._latest,
             )
         )
+
+    def _seen(self, snapshot: OrderSnapshot) -> OrderSnapshot:
+        """Keep `snapshot` as the latest, with the activation code first seen (D34)."""
+        if snapshot.activation_code is None and self._latest is not None:
+            snapshot = dataclasses.replace(snapshot, activation_code=self._latest.activation_code)
+        self._latest = snapshot
+        return snapshot
+
+    def _delivered(self) -> bool:
+        return self._latest is not None and self._latest.status == EsimOrderStatus.DELIVERED
 
 
 async def _activity(activity: Any, arg: Any, order: OrderInput, **options: Any) -> OrderSnapshot:
@@ -140,7 +171,11 @@ def _settled(order: OrderInput, snapshot: OrderSnapshot) -> OrderResult | None:
     """The result for a settled order, None while it is pending; raises for a failed one."""
     if snapshot.outcome == "succeeded":
         return OrderResult(
-            snapshot.order_id, order.client_reference, snapshot.status, snapshot.order_json
+            snapshot.order_id,
+            order.client_reference,
+            snapshot.status,
+            snapshot.order_json,
+            snapshot.activation_code,
         )
     if snapshot.outcome == "failed":
         failure = OrderFailure(

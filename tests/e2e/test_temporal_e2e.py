@@ -17,7 +17,13 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from octopus_async import InvalidRequestError, PollPolicy, RequestEvent, ResponseReceived
+from octopus_async import (
+    InvalidRequestError,
+    PollPolicy,
+    RequestEvent,
+    RequestStarted,
+    ResponseReceived,
+)
 from octopus_async.batch import EsimOrderRequest, TopupOrderRequest, VoucherOrderRequest
 from octopus_async.integrations.temporal import (
     ORDER_UPDATE,
@@ -31,6 +37,7 @@ from octopus_async.integrations.temporal import (
     start_orders,
 )
 from octopus_async.models import VoucherOrderStatus
+from octopus_async.sandbox import Fault
 
 pytestmark = pytest.mark.real_time
 
@@ -55,7 +62,8 @@ async def sandbox(make_sandbox):
 
 
 class Answers:
-    """The requests the workers' SDK client got answers to, as "METHOD path"."""
+    """The requests the workers' SDK client got answers to, as "METHOD path", and those it
+    began to send, as "> METHOD path"."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
@@ -63,8 +71,9 @@ class Answers:
         self._notifying: set[asyncio.Task[None]] = set()
 
     def hook(self, event: RequestEvent) -> None:
-        if isinstance(event, ResponseReceived):
-            self.seen.append(f"{event.method} {event.path}")
+        if isinstance(event, (RequestStarted, ResponseReceived)):
+            sent = "> " if isinstance(event, RequestStarted) else ""
+            self.seen.append(f"{sent}{event.method} {event.path}")
             task = asyncio.get_running_loop().create_task(self._notify())
             self._notifying.add(task)
             task.add_done_callback(self._notifying.discard)
@@ -192,6 +201,40 @@ async def test_a_signal_checks_the_order_before_the_next_timer(
     result = await handle.result()
     assert result.status == VoucherOrderStatus.DELIVERED
     assert order_gets(sandbox, order.id) == 1
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_signal_during_the_last_check_of_a_run_is_acted_on_by_the_next_run(
+    temporal, task_queue, sandbox, answers, monkeypatch
+):
+    sandbox.state.config = attrs.evolve(sandbox.state.config, voucher_fulfilment_delay=(1e6, 1e6))
+    ref = reference()
+    order = order_input(
+        VoucherOrderRequest(123, "10.00", 8, client_reference=ref), poll_scale=100.0
+    )
+    order.polls_per_run = 1  # each run waits once (500 s, or a signal), checks, continues as new
+    handle = await start_order(temporal, order, task_queue=task_queue)
+    await answers.count("POST /api/v1/orders", 1)
+    [created] = server_orders(sandbox, ref)
+    check = f"GET /api/v1/orders/{created.id}"
+    sandbox.faults.add(Fault.delay(1.0), path=f"/api/v1/orders/{created.id}", times=1)
+    log = sandbox.state.log_request
+
+    def log_and_settle(record) -> None:  # settled once the first check has answered PENDING
+        log(record)
+        if f"{record.method} {record.path}" == check:
+            sandbox.state.vouchers.settle(created.id)
+
+    monkeypatch.setattr(sandbox.state, "log_request", log_and_settle)
+
+    await handle.signal(ORDER_UPDATE)  # ends the first run's wait: its check begins
+    await answers.count(f"> {check}", 1)
+    await handle.signal(ORDER_UPDATE)  # arrives while that check is under way
+    with anyio.fail_after(30):  # the next run checks at once, not 500 s later
+        result = await handle.result()
+
+    assert result.status == VoucherOrderStatus.DELIVERED
+    assert order_gets(sandbox, created.id) == 2
 
 
 @pytest.mark.usefixtures("workers")

@@ -73,8 +73,9 @@ class OrderInput:
     `accept_partial` settles on a partial delivery. `poll_scale` multiplies the poll cadence
     (tests make it small); a run continues as new after `polls_per_run` polls. An activity
     whose worker stops heartbeating for `heartbeat_timeout` seconds (it was killed) is run
-    again on another worker. `order_id`, `waiting_since`, `deadline`, `installing_since`
-    and `latest` are carried from one run to the next and are left unset by callers.
+    again on another worker. `order_id`, `waiting_since`, `deadline`, `installing_since`,
+    `latest` and `check_now` are carried from one run to the next and are left unset by
+    callers.
     """
 
     vertical: str
@@ -91,6 +92,7 @@ class OrderInput:
     deadline: str | None = None
     installing_since: str | None = None
     latest: OrderSnapshot | None = field(default=None, repr=False)
+    check_now: bool = False
 
 
 @dataclass

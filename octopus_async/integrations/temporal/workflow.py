@@ -78,6 +78,7 @@ class OrderWorkflow:
         deadline = _parse(order.deadline) or now + timedelta(seconds=order.timeout)
         installing_since = _parse(order.installing_since)
         self._latest = order.latest
+        self._updated = self._updated or order.check_now  # a signal the last run did not act on
         if order.order_id is None:
             snapshot = self._seen(
                 await _activity(
@@ -132,6 +133,7 @@ class OrderWorkflow:
                 deadline=deadline.isoformat(),
                 installing_since=None if installing_since is None else installing_since.isoformat(),
                 latest=self._latest,
+                check_now=self._updated,
             )
         )
 

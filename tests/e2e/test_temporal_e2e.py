@@ -415,3 +415,17 @@ def test_only_esim_orders_wait_past_their_delivery():
         order_input(request, goal="installed")
     with pytest.raises(InvalidRequestError, match="got 'landed' for esim"):
         order_input(EsimOrderRequest(712, "4.50", client_reference="e-1"), goal="landed")
+
+
+@pytest.mark.usefixtures("workers")
+async def test_the_starter_refuses_a_reference_reused_for_another_order(temporal, task_queue):
+    ref = reference()
+    ordered = VoucherOrderRequest(123, "10.00", 1, client_reference=ref)
+    [first] = [s async for s in start_orders(temporal, [ordered], task_queue=task_queue)]
+    await first.handle.result()
+
+    [same] = [s async for s in start_orders(temporal, [ordered], task_queue=task_queue)]
+    assert (same.new, same.handle.id) == (False, first.handle.id)
+    other = VoucherOrderRequest(123, "25.00", 1, client_reference=ref)
+    with pytest.raises(InvalidRequestError, match=r"started with another denomination$"):
+        [s async for s in start_orders(temporal, [other], task_queue=task_queue)]

@@ -109,8 +109,8 @@ async def start_orders(
     running or has completed is yielded with `new=False` and that workflow's handle: a
     starter stopped midway (an error, a crash, leaving the loop) is resumed by running it
     again over the same orders, and no order is started twice. An order without a
-    `client_reference` raises `InvalidRequestError` when it is reached. `options` go to
-    `start_order`.
+    `client_reference`, or whose reference names a workflow started with other fields,
+    raises `InvalidRequestError` when it is reached. `options` go to `start_order`.
     """
     if not per_second > 0:
         raise InvalidRequestError(f"per_second must be positive, got {per_second!r}")
@@ -149,7 +149,29 @@ async def _start(
         handle = await start_order(temporal_client, order, task_queue=task_queue, **options)
     except WorkflowAlreadyStartedError:
         workflow_id = order_workflow_id(order.vertical, order.client_reference)
-        return StartedOrder(
-            order, temporal_client.get_workflow_handle_for(OrderWorkflow.run, workflow_id), False
-        )
+        handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
+        await _require_same_order(temporal_client, handle, order)
+        return StartedOrder(order, handle, False)
     return StartedOrder(order, handle, True)
+
+
+async def _require_same_order(
+    temporal_client: Client, handle: WorkflowHandle[OrderWorkflow, OrderResult], order: OrderInput
+) -> None:
+    """Raise `InvalidRequestError` unless the workflow `handle` was started with the
+    fields of `order`: a reference reused for another order is refused, not adopted."""
+    async for event in handle.fetch_history_events(page_size=1):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        [started] = await temporal_client.data_converter.decode(payloads, [OrderInput])
+        differ = sorted(
+            name
+            for name in {*started.fields, *order.fields}
+            if started.fields.get(name) != order.fields.get(name)
+        )
+        if differ:
+            raise InvalidRequestError(
+                f"client_reference {order.client_reference!r} is already the order of "
+                f"workflow {handle.id}, started with another {', '.join(differ)}",
+                param="client_reference",
+            )
+        return

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ..client import OctopusClient
 from ..config import PollPolicy
-from ..errors import APIConnectionError, AuthenticationError, OrderFailedError
+from ..errors import OrderFailedError
 from ..models.esim import EsimOrder
 from ..models.reference import Country
 from ..models.topups import TopupOrder
@@ -26,6 +26,7 @@ from .console import (
     Money,
     Subparsers,
     UsageError,
+    api_errors_reported,
     follow,
     make_console,
     masked,
@@ -152,16 +153,8 @@ def _command(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 async def _with_client(handler: Handler, args: argparse.Namespace) -> None:
     async with OctopusClient() as client:
-        url = client.config.base_url
-        try:
+        with api_errors_reported(client.config.base_url):
             await handler(client, args, make_console())
-        except AuthenticationError as error:
-            raise UsageError(
-                f"{url} refused the credentials in OCTOPUS_API_KEY and OCTOPUS_API_SECRET "
-                f"({error.message or error})"
-            ) from None
-        except APIConnectionError as error:
-            raise CommandError(f"cannot reach {url}: {error.message}") from None
 
 
 # --- wallets ------------------------------------------------------------------------------

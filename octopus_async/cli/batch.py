@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -18,15 +18,17 @@ from .._transport.wire import encode_json
 from ..batch import BatchResult, BatchRun, InputError, JournalError, describe_input, read_rows
 from ..batch.results import STATUSES
 from ..client import OctopusClient
-from ..config import RateLimits
-from ..errors import APIConnectionError, AuthenticationError, OctopusError
+from ..errors import OctopusError
 from ..models.reference import Currency
 from .console import (
+    RATE_LIMITS,
     CommandError,
     Money,
     Subparsers,
     UsageError,
+    add_rate_limits_option,
     amount_column,
+    api_errors_reported,
     make_console,
     positive_float,
     positive_int,
@@ -34,13 +36,6 @@ from .console import (
 )
 
 __all__ = ["register"]
-
-_RATE_LIMITS: dict[str, RateLimits | Literal["auto"]] = {
-    "auto": "auto",
-    "production": RateLimits.production(),
-    "sandbox": RateLimits.sandbox(),
-    "off": RateLimits.disabled(),
-}
 
 _RESUME = "the journal is consistent: run the same command again to resume"
 
@@ -94,12 +89,7 @@ def register(subparsers: Subparsers) -> None:
         metavar="S",
         help="seconds to wait for each order (default: 11 minutes)",
     )
-    parser.add_argument(
-        "--rate-limits",
-        choices=sorted(_RATE_LIMITS),
-        default="auto",
-        help="client-side quotas: those of the environment (auto), named ones, or none",
-    )
+    add_rate_limits_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -122,7 +112,7 @@ async def _batch(args: argparse.Namespace) -> int:
     except InputError as error:
         raise UsageError(str(error)) from None
     rows = max(0, lines - 1) if Path(args.input).suffix.lower() == ".csv" else lines
-    async with OctopusClient(rate_limits=_RATE_LIMITS[args.rate_limits]) as client:
+    async with OctopusClient(rate_limits=RATE_LIMITS[args.rate_limits]) as client:
         with _results_file(args.out) as out:
             batch = client.batch(
                 read_rows(args.input),
@@ -133,19 +123,11 @@ async def _batch(args: argparse.Namespace) -> int:
                 input_id=digest,
             )
             try:
-                async with batch:
-                    await _follow(batch, rows, console, out, client)
+                with api_errors_reported(client.config.base_url, then=_RESUME):
+                    async with batch:
+                        await _follow(batch, rows, console, out, client)
             except (JournalError, InputError) as error:
                 raise UsageError(str(error)) from None
-            except AuthenticationError as error:
-                raise UsageError(
-                    f"{client.config.base_url} refused the credentials in OCTOPUS_API_KEY and "
-                    f"OCTOPUS_API_SECRET ({error.message or error}); {_RESUME}"
-                ) from None
-            except APIConnectionError as error:
-                raise CommandError(
-                    f"cannot reach {client.config.base_url}: {error.message}; {_RESUME}"
-                ) from None
             except OctopusError as error:
                 raise CommandError(f"the batch stopped: {error}; {_RESUME}") from None
         await _summarise(batch, console, client)

@@ -5,30 +5,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
+from ..config import RateLimits
+from ..errors import APIConnectionError, AuthenticationError
 from ..models.reference import Currency
 from ..models.vouchers import Voucher
 from ..models.wallets import Wallet
 from ..resources._orders import PendingOrder
 
 __all__ = [
+    "RATE_LIMITS",
     "CommandError",
     "Money",
     "Subparsers",
     "UsageError",
+    "add_rate_limits_option",
     "amount_column",
+    "api_errors_reported",
     "fail",
     "follow",
     "make_console",
@@ -56,6 +62,41 @@ class UsageError(CommandError):
     """A user mistake (an argument, a setting, a port in use): exit status 2."""
 
     status = 2
+
+
+RATE_LIMITS: dict[str, RateLimits | Literal["auto"]] = {
+    "auto": "auto",
+    "production": RateLimits.production(),
+    "sandbox": RateLimits.sandbox(),
+    "off": RateLimits.disabled(),
+}
+"""The quotas `--rate-limits` names."""
+
+
+def add_rate_limits_option(parser: argparse.ArgumentParser) -> None:
+    """`--rate-limits`, a name of `RATE_LIMITS`."""
+    parser.add_argument(
+        "--rate-limits",
+        choices=sorted(RATE_LIMITS),
+        default="auto",
+        help="client-side quotas: those of the environment (auto), named ones, or none",
+    )
+
+
+@contextlib.contextmanager
+def api_errors_reported(url: object, then: str = "") -> Iterator[None]:
+    """Refused credentials as a `UsageError`, an unreachable API as a `CommandError`, each
+    naming `url` and followed by `then` (what to do next), if given."""
+    after = f"; {then}" if then else ""
+    try:
+        yield
+    except AuthenticationError as error:
+        raise UsageError(
+            f"{url} refused the credentials in OCTOPUS_API_KEY and OCTOPUS_API_SECRET "
+            f"({error.message or error}){after}"
+        ) from None
+    except APIConnectionError as error:
+        raise CommandError(f"cannot reach {url}: {error.message}{after}") from None
 
 
 def make_console(*, stderr: bool = False) -> Console:

@@ -10,21 +10,21 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Literal
 
 from ..client import OctopusClient
-from ..config import ClientConfig, RateLimits
-from ..errors import APIConnectionError, AuthenticationError
-from .console import CommandError, Subparsers, UsageError, make_console, positive_float
+from ..config import ClientConfig
+from .console import (
+    RATE_LIMITS,
+    CommandError,
+    Subparsers,
+    UsageError,
+    add_rate_limits_option,
+    api_errors_reported,
+    make_console,
+    positive_float,
+)
 
 __all__ = ["register"]
-
-_RATE_LIMITS: dict[str, RateLimits | Literal["auto"]] = {
-    "auto": "auto",
-    "production": RateLimits.production(),
-    "sandbox": RateLimits.sandbox(),
-    "off": RateLimits.disabled(),
-}
 
 # Seconds the activities in flight get to finish once the worker is told to stop.
 _GRACE = 10.0
@@ -65,12 +65,7 @@ def register(subparsers: Subparsers) -> None:
         "(default: OCTOPUS_REDIS_URL; without either, each process logs in and keeps "
         "its own quotas)",
     )
-    parser.add_argument(
-        "--rate-limits",
-        choices=sorted(_RATE_LIMITS),
-        default="auto",
-        help="the quotas: those of the environment (auto), named ones, or none",
-    )
+    add_rate_limits_option(parser)
     parser.add_argument(
         "--time-scale",
         type=positive_float,
@@ -119,15 +114,8 @@ async def _work(args: argparse.Namespace) -> None:
         raise CommandError(f"cannot reach Temporal at {args.temporal_address}: {error}") from None
     async with _client(args) as client:
         url = client.config.base_url
-        try:
+        with api_errors_reported(url):
             await client.wallets.list()  # the credentials, checked once (or the fleet's tokens)
-        except AuthenticationError as error:
-            raise UsageError(
-                f"{url} refused the credentials in OCTOPUS_API_KEY and OCTOPUS_API_SECRET "
-                f"({error.message or error})"
-            ) from None
-        except APIConnectionError as error:
-            raise CommandError(f"cannot reach {url}: {error.message}") from None
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         async with order_workers(
@@ -150,7 +138,7 @@ async def _work(args: argparse.Namespace) -> None:
 @contextlib.asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncIterator[OctopusClient]:
     """The process's SDK client: its tokens and quotas in Redis when a URL is given."""
-    limits = ClientConfig.resolve(rate_limits=_RATE_LIMITS[args.rate_limits]).rate_limits
+    limits = ClientConfig.resolve(rate_limits=RATE_LIMITS[args.rate_limits]).rate_limits
     limits = limits.scaled(args.time_scale)
     if args.redis_url is None:
         async with OctopusClient(rate_limits=limits) as client:

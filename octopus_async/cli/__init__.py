@@ -1,12 +1,15 @@
 """The `octopus-async` command: its parser, and the exit status each failure gives.
 
 Each command module adds its commands with `register(subparsers)`, and sets each one's
-handler as its `run` default: it takes the parsed arguments and returns the exit status.
+handler as its `run` default: it takes the parsed arguments and returns the exit status. A
+command that sets `skip_teardown` leaves the process without the interpreter's teardown.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -61,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"octopus-async {__version__}")
-    parser.set_defaults(run=None)
+    parser.set_defaults(run=None, skip_teardown=False)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command.register(subparsers)
@@ -78,6 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.run is None:
         parser.print_help()
         return 0
+    status = _run(args)
+    if args.skip_teardown:
+        # Temporal's Rust threads may call into Python while the interpreter tears itself
+        # down, which aborts it (temporalio/sdk-python#300). The command has closed what it
+        # opened by now: leave without that teardown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; return its exit status, failures reported as one line."""
     try:
         status: int = args.run(args)
     except KeyboardInterrupt:

@@ -88,7 +88,7 @@ def register(subparsers: Subparsers) -> None:
         help="seconds before a workflow this worker held moves to another worker "
         "once this one is gone",
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, skip_teardown=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import os
 import signal
@@ -92,12 +93,8 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from temporalio.client import Client  # noqa: F401
-    except ImportError:
-        raise UsageError(
-            "the worker needs Temporal's SDK: pip install 'octopus-async[temporal]'"
-        ) from None
+    if importlib.util.find_spec("temporalio") is None:
+        raise UsageError("the worker needs Temporal's SDK: pip install 'octopus-async[temporal]'")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     asyncio.run(_work(args))
     return 0

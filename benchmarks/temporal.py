@@ -12,6 +12,11 @@ Each round uses its own task queue and client references. Orders are started wit
 `handle.result()`, each as soon as it is started. The machine (2 cores, shared) also runs
 the Temporal server, the sandbox and this process: the figures are those of a small box.
 
+Each round starts 10 s after the previous one ended. Without that pause, a round right
+after one with Temporal's 10 s timeouts saw its timers fire up to 12 s late (the dev
+server still busy with the previous round's timeout timers, it seems); the recovery
+rounds report how late their timers fired.
+
 Throughput: the sandbox has no rate limits and the workers run with `--rate-limits off`
 (no create rate either). Two kinds of voucher orders:
 
@@ -31,15 +36,33 @@ time goes when the box is saturated.
 Recovery: 200 orders of 8 vouchers that never settle on their own, two workers, the
 sandbox with the production quotas at time scale 0.01 (a minute lasts 0.6 s; an access
 token 36 s) and the workers with `--rate-limits production --time-scale 0.01`. Poll scale
-0.4: a check every 2 s (+- 20%) while an order is under 24 s old, then every 12 s. Once
-every order was created and checked once, one worker is SIGKILLed and a replacement
-started at once. Measured, from the moment the killed worker was reaped: (a) until every
-order has been checked again (each order's first check after the kill is noted: median,
-90th percentile, and the last one, which is (a)); (b) from settling every order in the
-sandbox then until every result is in. Also: when the replacement was ready, how many
-workflows the killed worker had run tasks of (from their histories), and, counted by the
-sandbox, logins (target 1), refreshes, 429s (target 0) and creates (must equal the orders:
-no create ran twice). Two settings:
+0.4: a check every 2 s (+- 20%) while an order is under 24 s old, then every 12 s (the
+SDK's cadence: 5 s for a minute, then 30 s, scaled). 200 orders at 2 s ask for 100 checks
+a second, each two workflow tasks and an activity: about what this box keeps up with, so
+the median interval between two checks of an order before the kill is reported too.
+Once every order was created and checked once, one worker is SIGKILLed and a replacement
+started at once. Measured, from the moment the killed worker was reaped:
+
+- (a) until every order has been checked again. Each order's first check after the kill
+  is noted, separately for the orders whose workflow the killed worker had run a task of
+  (from their histories) and for the others: median and last. A check follows the
+  cadence, so an order past 24 s of age at the kill may be checked only 12 s later
+  whatever the recovery took; hence also, from the histories, per workflow the longest
+  that a task of it (a workflow task, timeouts and retries included, or an activity)
+  completed after the kill had waited since it was scheduled: Temporal's recovery alone;
+- (b) from settling every order in the sandbox then until every result is in, and until
+  the last order's check. (b) depends on the orders' age at that moment, reported as the
+  time since the first start: past 24 s the checks come every 12 s.
+
+Also when the replacement was ready, the CPU seconds of the round (workers, Temporal,
+this process); counted by the sandbox, logins (target 1), refreshes, 429s (target 0),
+creates (must equal the orders: no create ran twice) and GETs; and from the workflows'
+histories, workflow tasks that timed out waiting on a sticky queue (schedule-to-start)
+or once started (the task timeout), activity attempts after the first, and how late
+Temporal fired the timers (99th percentile and worst, seconds after they were due).
+
+Two settings, interleaved, each run twice (the box is shared: a round can be slowed by
+other work):
 
 - defaults: Temporal's: `--sticky-timeout 10`, workflow task timeout 10 s, activity
   heartbeat timeout 10 s (`OrderInput`'s default);
@@ -50,12 +73,17 @@ A workflow the killed worker held waits for Temporal to give up on that worker: 
 workflow task (a timer fired) sits on the dead worker's sticky queue until the sticky
 timeout, a task it had started until the task timeout, and a fetch it was running until
 the heartbeat timeout; then another worker replays its history and carries on.
+
+Every worker still running at the end of a round is stopped with SIGTERM; its exit status
+is recorded (0 is a clean stop) and the statuses other than 0 are printed. The load
+average before and after the run is recorded too: other work on the box shows in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import os
 import statistics
 import sys
@@ -68,6 +96,7 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import Client, WorkflowHandle
 
 from octopus_async import RateLimits
@@ -108,6 +137,11 @@ SETTINGS = {
     "defaults": {"sticky_timeout": 10.0, "task_timeout": None, "heartbeat_timeout": 10.0},
     "tuned": {"sticky_timeout": 1.0, "task_timeout": 2.0, "heartbeat_timeout": 2.0},
 }
+RECOVERY_REPEATS = 2
+# Seconds between rounds: right after a round with 10 s timeouts, the next round's timers
+# fired up to 12 s late in trials (Temporal still busy with the previous round's timeout
+# timers, it seems); after a 10 s pause, on time.
+COOL_DOWN = 10.0
 WAIT_LIMIT = 180.0  # seconds any one phase may take before the benchmark gives up
 
 _rounds = iter(range(1_000_000))
@@ -139,6 +173,7 @@ class Fleet:
         }
         self.processes: list[asyncio.subprocess.Process] = []
         self.cpu: dict[int, float] = {}  # pid -> CPU seconds, noted when it was stopped
+        self.exits: list[int] = []  # the exit statuses of the workers stopped by SIGTERM
 
     async def start(self, count: int = 1) -> list[asyncio.subprocess.Process]:
         """`count` more workers, started together, once each says it is ready."""
@@ -161,13 +196,12 @@ class Fleet:
         await process.wait()
 
     async def stop(self) -> None:
-        """SIGTERM every worker still running; each must exit 0 (a clean stop)."""
+        """SIGTERM every worker still running; their exit statuses go to `exits` (0 is a
+        clean stop)."""
         running = [p for p in self.processes if p.returncode is None]
         for process in running:
             self.cpu[process.pid] = cpu_seconds(process.pid) or 0.0
-        statuses = await asyncio.gather(*(stop_process(p) for p in running))
-        if any(statuses):
-            raise RuntimeError(f"workers exited with {statuses} on SIGTERM")
+        self.exits += await asyncio.gather(*(stop_process(p) for p in running))
 
     def cpu_seconds(self) -> float:
         return sum(self.cpu.values())
@@ -194,8 +228,14 @@ class Servers:
     client: Client
     store: Redis
 
+    rounds: int = 0
+
     async def fresh_round(self) -> tuple[float, float]:
-        """Empty Redis for a new round; the CPU seconds of Temporal and of this process."""
+        """Pause after the previous round (`COOL_DOWN`) and empty Redis for a new one; the
+        CPU seconds of Temporal and of this process so far."""
+        if self.rounds:
+            await asyncio.sleep(COOL_DOWN)
+        self.rounds += 1
         await self.store.flushdb()
         return cpu_seconds(self.temporal.pid) or 0.0, time.process_time()
 
@@ -268,7 +308,9 @@ def check_delivered(sandbox: Sandbox, results: list[OrderResult], total: int) ->
 # --- throughput --------------------------------------------------------------------
 
 
-async def throughput_round(servers: Servers, kind: str, total: int, quantity: int, workers: int):
+async def throughput_round(
+    servers: Servers, kind: str, total: int, quantity: int, workers: int
+) -> dict[str, Any]:
     queue = task_queue()
     temporal_cpu, own_cpu = await servers.fresh_round()
     config = SandboxConfig(wallets=WALLETS, voucher_fulfilment_delay=FULFILMENT_DELAY)
@@ -299,6 +341,7 @@ async def throughput_round(servers: Servers, kind: str, total: int, quantity: in
         "last_start_s": round(last_start - began, 2),
         **counts,
         "gets_per_order": round(counts["gets"] / total, 2),
+        "worker_exits_on_sigterm": running.exits,
         "cpu_s_per_100": {
             "workers": round(running.cpu_seconds() * per_100, 2),
             "temporal": round(temporal_cpu * per_100, 2),
@@ -377,32 +420,105 @@ class Checks:
             return since
         return await self._until(goal)
 
-    def first_checks_since(self, since: float) -> list[float]:
-        """Each order's first check at or after `since`, in seconds after it."""
-        return [min(t for t in times if t >= since) - since for times in self.times.values()]
+    def first_checks_since(self, since: float) -> dict[int, float]:
+        """Each order's first check at or after `since`, in seconds after it, by order id."""
+        return {
+            int(path.rsplit("/", 1)[1]): min(t for t in times if t >= since) - since
+            for path, times in self.times.items()
+        }
+
+    def intervals_before(self, moment: float) -> list[float]:
+        """The seconds between consecutive checks of each order, all before `moment`."""
+        return [
+            later - earlier
+            for times in self.times.values()
+            for earlier, later in itertools.pairwise(t for t in times if t < moment)
+        ]
 
 
-async def workflows_run_by(handles: list[WorkflowHandle[Any, Any]], pid: int) -> int:
-    """How many of the workflows had a workflow task completed by the worker `pid`."""
-    identity = f"{pid}@"
+@dataclasses.dataclass
+class Histories:
+    """What the workflows' histories tell of a round."""
+
+    held: list[bool]  # per workflow: whether the killed worker completed a task of it
+    # Per workflow: the longest a task of it (a workflow task or an activity) waited from
+    # being scheduled to being completed, of those completed after the kill.
+    longest_wait: list[float]
+    # Every timer's lateness: how long after it was due Temporal fired it.
+    timer_lateness: list[float] = dataclasses.field(default_factory=list)
+    sticky_timeouts: int = 0  # workflow tasks not taken from a sticky queue in time
+    task_timeouts: int = 0  # workflow tasks started but not completed in time
+    activity_retries: int = 0  # activity attempts after the first (a lost heartbeat, ...)
+
+
+async def histories(
+    handles: list[WorkflowHandle[Any, Any]], killed_pid: int, killed_at: float
+) -> Histories:
+    """The workflows' histories, read once they completed; `killed_at` is a Unix time."""
+    identity = f"{killed_pid}@"
     limit = asyncio.Semaphore(16)
+    found = Histories([], [])
 
-    async def ran(handle: WorkflowHandle[Any, Any]) -> bool:
+    async def read(handle: WorkflowHandle[Any, Any]) -> tuple[bool, float]:
         async with limit:
             history = await handle.fetch_history()
-        return any(
-            event.workflow_task_completed_event_attributes.identity.startswith(identity)
-            for event in history.events
-            if event.HasField("workflow_task_completed_event_attributes")
-        )
+        held, longest = False, 0.0
+        task_since: float | None = None  # a workflow task awaited since (timeouts included)
+        activities: dict[int, float] = {}  # scheduled event id -> when
+        timers: dict[int, float] = {}  # started event id -> when due
+        for event in history.events:
+            at = event.event_time.ToMicroseconds() / 1e6
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+                task_since = at if task_since is None else task_since
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                completed = event.workflow_task_completed_event_attributes
+                held = held or completed.identity.startswith(identity)
+                if task_since is not None and at >= killed_at:
+                    longest = max(longest, at - task_since)
+                task_since = None
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+                timeout = event.workflow_task_timed_out_event_attributes.timeout_type
+                if timeout == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
+                    found.sticky_timeouts += 1
+                else:
+                    found.task_timeouts += 1
+            elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
+                due = event.timer_started_event_attributes.start_to_fire_timeout
+                timers[event.event_id] = at + due.ToMicroseconds() / 1e6
+            elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
+                started = event.timer_fired_event_attributes.started_event_id
+                found.timer_lateness.append(at - timers[started])
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                activities[event.event_id] = at
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                found.activity_retries += event.activity_task_started_event_attributes.attempt - 1
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED and at >= killed_at:
+                scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
+                longest = max(longest, at - activities[scheduled])
+        return held, longest
 
-    return sum(await asyncio.gather(*(ran(h) for h in handles)))
+    for held, longest in await asyncio.gather(*(read(h) for h in handles)):
+        found.held.append(held)
+        found.longest_wait.append(longest)
+    return found
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
+
+
+def spread(values: list[float]) -> dict[str, float | None]:
+    """The median and the largest of `values`, in seconds (None for none)."""
+    if not values:
+        return {"p50_s": None, "max_s": None}
+    return {"p50_s": round(statistics.median(values), 2), "max_s": round(max(values), 2)}
 
 
 async def recovery_round(servers: Servers, setting: str) -> dict[str, Any]:
     sticky, task_timeout, heartbeat = SETTINGS[setting].values()
     queue = task_queue()
-    await servers.fresh_round()
     config = SandboxConfig(
         wallets=WALLETS,
         rate_limits=RateLimits.production(),
@@ -414,6 +530,7 @@ async def recovery_round(servers: Servers, setting: str) -> dict[str, Any]:
         *("--sticky-timeout", str(sticky)),
     )
     loop = asyncio.get_running_loop()
+    temporal_cpu, own_cpu = await servers.fresh_round()
     async with Sandbox(config) as sandbox, fleet(sandbox, servers, queue, *options) as running:
         checks = Checks(sandbox)
         first, _ = await running.start(2)
@@ -428,11 +545,10 @@ async def recovery_round(servers: Servers, setting: str) -> dict[str, Any]:
         try:
             checked_once = await checks.until_each_checked(RECOVERY_ORDERS)
             await running.kill(first)
-            killed_at = loop.time()
+            killed_at, killed_unix = loop.time(), time.time()
             await running.start()
             replaced = loop.time()
             resumed = await checks.until_all_checked_since(killed_at)
-            delays = sorted(checks.first_checks_since(killed_at))
             settled_at = loop.time()
             for order_id in list(sandbox.state.vouchers.orders.by_id):
                 sandbox.state.vouchers.settle(order_id)
@@ -444,6 +560,18 @@ async def recovery_round(servers: Servers, setting: str) -> dict[str, Any]:
         await running.stop()
         check_delivered(sandbox, results, RECOVERY_ORDERS)
         counts = sandbox_counts(sandbox)
+    temporal_cpu = (cpu_seconds(servers.temporal.pid) or 0.0) - temporal_cpu
+    own_cpu = time.process_time() - own_cpu
+    resumed_after = checks.first_checks_since(killed_at)
+    history = await histories(handles, first.pid, killed_unix)
+    groups: dict[str, list[float]] = {"killed_workers_orders": [], "other_orders": []}
+    waits: dict[str, list[float]] = {"killed_workers_orders": [], "other_orders": []}
+    for result, was_held, wait in zip(results, history.held, history.longest_wait, strict=True):
+        group = "killed_workers_orders" if was_held else "other_orders"
+        groups[group].append(resumed_after[result.order_id])
+        waits[group].append(wait)
+    intervals = checks.intervals_before(killed_at)
+    detected = max(checks.first_checks_since(settled_at).values())
     return {
         "setting": setting,
         "sticky_timeout_s": sticky,
@@ -452,13 +580,33 @@ async def recovery_round(servers: Servers, setting: str) -> dict[str, Any]:
         "orders": RECOVERY_ORDERS,
         "last_start_s": round(last_start - began, 2),
         "checked_once_s": round(checked_once - began, 2),
+        "killed_at_s": round(killed_at - began, 2),
+        "check_interval_before_kill_p50_s": round(statistics.median(intervals), 2),
         "replacement_ready_s": round(replaced - killed_at, 2),
         "resumed_s": round(resumed - killed_at, 2),
-        "first_check_p50_s": round(statistics.median(delays), 2),
-        "first_check_p90_s": round(delays[int(len(delays) * 0.9)], 2),
+        "first_check_after_kill": {
+            group: {"orders": len(delays), **spread(delays)} for group, delays in groups.items()
+        },
+        "longest_task_wait_after_kill": {group: spread(w) for group, w in waits.items()},
+        "timer_lateness": {
+            "timers": len(history.timer_lateness),
+            **spread(history.timer_lateness),
+            "p99_s": round(percentile(history.timer_lateness, 0.99), 2),
+        },
+        "sticky_timeouts": history.sticky_timeouts,
+        "task_timeouts": history.task_timeouts,
+        "activity_retries": history.activity_retries,
+        "age_at_settle_s": round(settled_at - began, 2),
+        "settled_to_all_checked_s": round(detected, 2),
         "settled_to_results_s": round(done - settled_at, 2),
-        "held_by_killed_worker": await workflows_run_by(handles, first.pid),
         **counts,
+        "cpu_s": {
+            "workers": round(running.cpu_seconds(), 1),
+            "temporal": round(temporal_cpu, 1),
+            "benchmark": round(own_cpu, 1),
+            "wall": round(done - began, 1),
+        },
+        "worker_exits_on_sigterm": running.exits,
     }
 
 
@@ -467,18 +615,30 @@ async def recovery(servers: Servers) -> dict[str, Any]:
         "orders": RECOVERY_ORDERS,
         "time_scale": RECOVERY_SCALE,
         "poll_scale": RECOVERY_POLL_SCALE,
-        "rounds": [await recovery_round(servers, setting) for setting in SETTINGS],
+        "rounds": [
+            await recovery_round(servers, setting)
+            for _ in range(RECOVERY_REPEATS)
+            for setting in SETTINGS
+        ],
     }
 
 
 async def measure() -> dict[str, Any]:
+    load = [round(n, 2) for n in os.getloadavg()]
     async with temporal_dev_server() as temporal, redis_server() as redis:
         store = Redis.from_url(redis.address)
         try:
             servers = Servers(temporal, redis, await Client.connect(temporal.address), store)
-            return {"throughput": await throughput(servers), "recovery": await recovery(servers)}
+            speed, resume = await throughput(servers), await recovery(servers)
         finally:
             await store.aclose()
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_before": load,
+        "load_average_after": [round(n, 2) for n in os.getloadavg()],
+        "throughput": speed,
+        "recovery": resume,
+    }
 
 
 def main() -> None:
@@ -529,52 +689,127 @@ def main() -> None:
     )
     print("CPU s/100: CPU seconds per 100 orders; bench = sandbox, starter and result waits")
     print()
+    groups = ("killed_workers_orders", "other_orders")
     print(
         table(
             f"temporal recovery: {resume['orders']} pending orders on two workers, production "
-            f"quotas at time scale {resume['time_scale']}, checks every ~2 s; one worker "
-            "SIGKILLed once each order was checked, a replacement started; seconds after the "
-            "kill",
+            f"quotas at time scale {resume['time_scale']}, a check every ~2 s; one worker "
+            "SIGKILLed once every order was checked, a replacement started at once; seconds "
+            "after the kill unless said",
             [
                 "setting",
-                "sticky s",
-                "task s",
-                "heartbeat s",
+                "sticky/task/heartbeat s",
+                "interval before kill",
+                "killed at",
                 "replacement ready",
-                "first check p50",
-                "p90",
+                "killed's orders",
+                "check p50",
+                "max",
+                "wait p50",
+                "max",
+                "others",
+                "check p50",
+                "max",
+                "wait p50",
+                "max",
                 "all checked (a)",
-                "settled->results (b)",
-                "held by killed",
-                "logins",
-                "refreshes",
-                "429s",
-                "creates",
             ],
             [
                 (
                     r["setting"],
-                    r["sticky_timeout_s"],
-                    r["task_timeout_s"],
-                    r["heartbeat_timeout_s"],
+                    f"{r['sticky_timeout_s']:g}/{r['task_timeout_s']:g}/"
+                    f"{r['heartbeat_timeout_s']:g}",
+                    r["check_interval_before_kill_p50_s"],
+                    r["killed_at_s"],
                     r["replacement_ready_s"],
-                    r["first_check_p50_s"],
-                    r["first_check_p90_s"],
+                    *(
+                        value
+                        for group in groups
+                        for value in (
+                            *r["first_check_after_kill"][group].values(),
+                            *r["longest_task_wait_after_kill"][group].values(),
+                        )
+                    ),
                     r["resumed_s"],
-                    r["settled_to_results_s"],
-                    r["held_by_killed_worker"],
-                    r["logins"],
-                    r["refreshes"],
-                    r["answers_429"],
-                    r["creates"],
                 )
                 for r in resume["rounds"]
             ],
         )
     )
     print(
-        "(b) runs from settling every order in the sandbox to the last result; held by "
-        "killed: workflows with a workflow task completed by the killed worker"
+        "interval before kill: median time between two checks of an order (nominal 2 s); "
+        "killed at: seconds since the first start (past 24 s of age an order is checked "
+        "every 12 s); killed's orders: those whose workflow the killed worker had run a task "
+        "of; check: their first check after the kill; wait: per workflow, the longest a task "
+        "of it (workflow task or activity) completed after the kill had waited since it was "
+        "scheduled"
+    )
+    print()
+    print(
+        table(
+            "temporal recovery, then settling every order: seconds from settling to the last "
+            "order's check and to the last result; counted by the sandbox for the whole round "
+            "(targets: 1 login, 0 x 429, one create per order); read from the histories; CPU "
+            "seconds of the round",
+            [
+                "setting",
+                "age at settle",
+                "settle->checked",
+                "settle->results (b)",
+                "logins",
+                "refreshes",
+                "429s",
+                "creates",
+                "GETs",
+                "sticky timeouts",
+                "task timeouts",
+                "activity retries",
+                "timer late p99",
+                "max",
+                "wall s",
+                "CPU s: workers",
+                "Temporal",
+                "bench",
+            ],
+            [
+                (
+                    r["setting"],
+                    r["age_at_settle_s"],
+                    r["settled_to_all_checked_s"],
+                    r["settled_to_results_s"],
+                    r["logins"],
+                    r["refreshes"],
+                    r["answers_429"],
+                    r["creates"],
+                    r["gets"],
+                    r["sticky_timeouts"],
+                    r["task_timeouts"],
+                    r["activity_retries"],
+                    r["timer_lateness"]["p99_s"],
+                    r["timer_lateness"]["max_s"],
+                    r["cpu_s"]["wall"],
+                    r["cpu_s"]["workers"],
+                    r["cpu_s"]["temporal"],
+                    r["cpu_s"]["benchmark"],
+                )
+                for r in resume["rounds"]
+            ],
+        )
+    )
+    exits = [
+        status
+        for part in (speed, resume)
+        for r in part["rounds"]
+        for status in r["worker_exits_on_sigterm"]
+    ]
+    unclean = [status for status in exits if status != 0]
+    print(
+        f"workers stopped by SIGTERM: {len(exits)}, exited other than 0: {len(unclean)} "
+        f"{unclean or ''}"
+    )
+    print(
+        f"{result['cpus']} CPUs; load average (1, 5, 15 min) before the run "
+        f"{result['load_average_before']}, after {result['load_average_after']}"
     )
     print(f"written to {save('temporal', result)}\n")
 

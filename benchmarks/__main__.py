@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("overhead", "creates", "waiters", "batch", "temporal")
+BENCHMARKS = ("overhead", "creates", "waiters", "batch", "fleet", "temporal")
 
 
 def main(names: list[str]) -> None:

@@ -46,13 +46,15 @@ _GET_RETRY = RetryPolicy(
 
 @workflow.defn
 class OrderWorkflow:
-    """Creates one order and waits until it settles, returning an `OrderResult`.
+    """Creates one order and waits until it settles (or, for an eSIM, until the wait's
+    `goal`: installed or first used), returning an `OrderResult`.
 
-    Checks follow the SDK's poll cadence (`PollPolicy.interval`) on durable timers; an
-    `order_update` signal checks at once. A FAILED or CANCELLED order fails the workflow
-    with a non-retryable `ApplicationError` of type "OrderFailedError" (details: an
-    `OrderFailure`), a wait past the deadline with type "OrderWaitTimeout", and a refused
-    create with the SDK error's class name. Long waits continue as new every
+    Checks follow the SDK's poll cadence (`PollPolicy.interval`, the install cadence past
+    an eSIM's delivery) on durable timers; an `order_update` signal checks at once, and the
+    `latest_order` query answers the order as last seen. A FAILED or CANCELLED order fails
+    the workflow with a non-retryable `ApplicationError` of type "OrderFailedError"
+    (details: an `OrderFailure`), a wait past the deadline with type "OrderWaitTimeout",
+    and a refused create with the SDK error's class name. Long waits continue as new every
     `polls_per_run` polls.
     """
 

@@ -137,6 +137,9 @@ async def test_a_voucher_delivered_at_once_settles_with_one_order(temporal, task
     data = result.data()
     assert data["client_reference"] == ref
     assert isinstance(data["amount"], Decimal)  # money never became a float
+    [voucher] = data["vouchers"]
+    assert voucher["card_number"] not in repr(result)  # codes stay out of reprs
+    assert voucher["pin_code"] not in repr(result)
     assert order_gets(sandbox, created.id) == 0  # settled in the create's answer
 
 

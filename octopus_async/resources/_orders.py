@@ -93,6 +93,13 @@ class PendingOrder(Protocol[O_co]):
     @property
     def deadline(self) -> datetime: ...
 
+    @property
+    def settled_by(self) -> str | None:
+        """What showed the outcome: "create" (the create's answer), "given" (the order the
+        wait was given), "poll" (a GET on the cadence), "sweep" (a list page) or "webhook"
+        (a GET a webhook asked for); None while waiting, after a timeout or a cancel."""
+        ...
+
     def done(self) -> bool: ...
 
     def cancel(self) -> bool: ...

@@ -128,7 +128,7 @@ class PollScheduler:
             deadline,
             accept_partial,
         )
-        if order is None or not self._tracker.settle(waiter, order):
+        if order is None or not self._tracker.settle(waiter, order, "given"):
             self._attach(waiter, check_now=order is None)
         return waiter
 
@@ -251,7 +251,7 @@ class PollScheduler:
             return
         waiter.observe(order)
         waiter.created_at = getattr(order, "created_at", None)
-        if not self._tracker.settle(waiter, order):
+        if not self._tracker.settle(waiter, order, "create"):
             self._attach(waiter, check_now=False)
 
     def _attach(self, waiter: OrderWaiter[Any], *, check_now: bool) -> None:

@@ -19,7 +19,7 @@ from ..config import PollPolicy
 from ..errors import OctopusError
 from .agenda import Agenda
 from .probes import PollStats
-from .waiter import OrderWaiter
+from .waiter import OrderWaiter, SettledBy
 from .watches import Vertical, Watch, WatchRegistry
 
 __all__ = ["Tracker"]
@@ -50,16 +50,17 @@ class Tracker:
         self._max_hold = max_hold
         self._wake = wake
 
-    def settle(self, waiter: OrderWaiter[Any], order: Any) -> bool:
-        """End `waiter` if `order` ends its wait; tell whether it has ended."""
+    def settle(self, waiter: OrderWaiter[Any], order: Any, by: SettledBy) -> bool:
+        """End `waiter` if `order`, which `by` showed, ends its wait; tell whether it has
+        ended."""
         outcome = self._verticals[waiter.vertical].policy.outcome(order, waiter.accept_partial)
         if outcome is None or waiter.done():
             return waiter.done()
         self.stats.settled += 1
         if outcome:
-            waiter.resolve(order)
+            waiter.resolve(order, by)
         else:
-            waiter.fail_order(order)
+            waiter.fail_order(order, by)
         return True
 
     def attach(self, waiter: OrderWaiter[Any], *, check_now: bool) -> None:
@@ -115,9 +116,10 @@ class Tracker:
                 watch = merged
         if not watch.take(order, sequence):
             return  # a newer answer is already in, and it planned the next check
+        by: SettledBy = "webhook" if nudged else "poll" if refreshed else "sweep"
         for waiter in list(watch.waiters):
             waiter.observe(order)
-            if self.settle(waiter, order) and nudged:
+            if self.settle(waiter, order, by) and nudged:
                 self.stats.settled_after_webhook += 1
         if watch.dropped or all(waiter.done() for waiter in watch.waiters):
             return

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable, Coroutine, Generator
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 import attrs
 
@@ -14,9 +14,13 @@ from ..clock import Clock
 from ..errors import InvalidRequestError, OrderFailedError, OrderWaitTimeout
 from ..models._convert import parse_datetime
 
-__all__ = ["OrderWaiter", "ResumeToken"]
+__all__ = ["OrderWaiter", "ResumeToken", "SettledBy"]
 
 OrderT = TypeVar("OrderT")
+
+SettledBy: TypeAlias = Literal["create", "given", "poll", "sweep", "webhook"]
+"""What showed a wait its order's outcome: the create's answer, the order the wait was
+given, a GET on the poll cadence, a list page, or a GET that a webhook asked for."""
 
 _TOKEN_VERSION = 1
 _MAX_TOKEN_LENGTH = 4096  # a token is a few hundred characters; more is not one of ours
@@ -95,9 +99,11 @@ class OrderWaiter(Generic[OrderT]):
 
     It resolves with the order once its status is final and successful, raises
     `OrderFailedError` when it failed or was cancelled, and `OrderWaitTimeout` at its
-    deadline. `order` is the latest state seen. `cancel()` stops waiting here only: the
-    order on the server is untouched. `resume_token()` lets another process (or a later
-    call) continue with `OctopusClient.resume`.
+    deadline. `order` is the latest state seen; `settled_by` says what showed the outcome
+    (a `SettledBy`), None until then and for waits that timed out or were cancelled.
+    `cancel()` stops waiting here only: the order on the server is untouched.
+    `resume_token()` lets another process (or a later call) continue with
+    `OctopusClient.resume`.
 
     A waiter owns its future, its deadline timer and (for `submit`) the task that creates
     its order; both stop when the wait ends, however it ends. It is a small record that
@@ -115,6 +121,7 @@ class OrderWaiter(Generic[OrderT]):
         "created_at",
         "order",
         "order_id",
+        "settled_by",
         "vertical",
     )
 
@@ -136,6 +143,7 @@ class OrderWaiter(Generic[OrderT]):
         self.order_id = order_id
         self.client_reference = client_reference
         self.created_at = created_at
+        self.settled_by: SettledBy | None = None
         self._deadline = deadline
         self._accept_partial = accept_partial
         self._future: asyncio.Future[OrderT] = asyncio.get_running_loop().create_future()
@@ -197,10 +205,11 @@ class OrderWaiter(Generic[OrderT]):
         self.order = order
         self.order_id = order.id
 
-    def resolve(self, order: OrderT) -> None:
-        """End the wait with the settled `order`."""
+    def resolve(self, order: OrderT, by: SettledBy) -> None:
+        """End the wait with the settled `order`, which `by` showed."""
         if not self.done():
             self.observe(order)
+            self.settled_by = by
             self._future.set_result(order)
 
     def fail(self, error: BaseException) -> None:
@@ -208,9 +217,12 @@ class OrderWaiter(Generic[OrderT]):
         if not self.done():
             self._future.set_exception(error)
 
-    def fail_order(self, order: Any) -> None:
-        """End the wait with `OrderFailedError` for an order that failed or was cancelled."""
+    def fail_order(self, order: Any, by: SettledBy) -> None:
+        """End the wait with `OrderFailedError` for an order that failed or was cancelled,
+        which `by` showed."""
         self.observe(order)
+        if not self.done():
+            self.settled_by = by
         self.fail(
             OrderFailedError(
                 order,

@@ -68,6 +68,30 @@ async def test_create_and_wait_returns_the_delivered_order(client, sandbox):
     assert len(polls(sandbox)) >= 1
 
 
+async def test_each_wait_says_what_showed_its_outcome(client, sandbox):
+    instant = client.vouchers.orders.submit(123, "10.00", 1)
+    delivered = await instant
+    assert instant.settled_by == "create"  # delivered in the create's answer
+    given = client.vouchers.orders.wait(delivered)
+    await given
+    assert given.settled_by == "given"
+
+    polled = client.topups.orders.submit(4218, "0.99", input_data=PLAYER)
+    assert polled.settled_by is None  # not yet
+    await polled
+    assert polled.settled_by == "poll"  # one pending order: single GETs
+
+    failed = client.topups.orders.submit(4218, "0.99", input_data={"player_id": "0000000000"})
+    with pytest.raises(OrderFailedError):
+        await failed
+    assert failed.settled_by in {"create", "poll"}
+
+    timed_out = client.topups.orders.submit(4218, "0.99", input_data=PLAYER, timeout=0.001)
+    with pytest.raises(OrderWaitTimeout):
+        await timed_out
+    assert timed_out.settled_by is None
+
+
 async def test_a_user_fixable_failure_raises_with_its_reason(client, sandbox):
     with pytest.raises(OrderFailedError) as raised:
         await client.topups.orders.create_and_wait(
@@ -263,6 +287,8 @@ async def test_many_pending_orders_are_learnt_from_list_sweeps(sandbox, make_cli
     waiters = [client.topups.orders.submit(4218, "0.99", input_data=PLAYER) for _ in range(60)]
     orders = await asyncio.gather(*waiters)
     assert {o.status for o in orders} == {TopupOrderStatus.DELIVERED}
+    assert "sweep" in {w.settled_by for w in waiters}
+    assert {w.settled_by for w in waiters} <= {"sweep", "poll"}
     stats = client.scheduler.stats
     sweep_requests = [r for r in polls(sandbox) if r.path == TOPUP_ORDERS]
     assert stats.sweeps > 0

@@ -46,13 +46,13 @@ async def test_webhooks_settle_waiters_long_before_the_next_poll(make_sandbox, m
     sandbox.webhooks.register(await serve(receiver.handle), SECRET)
 
     started = asyncio.get_running_loop().time()
-    orders = await asyncio.gather(
-        *(client.vouchers.orders.submit(123, "10.00", 10, timeout=10) for _ in range(10))
-    )
+    waiters = [client.vouchers.orders.submit(123, "10.00", 10, timeout=10) for _ in range(10)]
+    orders = await asyncio.gather(*waiters)
     elapsed = asyncio.get_running_loop().time() - started
     assert all(order.status == "DELIVERED" and len(order.vouchers) == 10 for order in orders)
     assert elapsed < 3  # fulfilment takes 0.1-0.6 s; the first poll would come at ~24 s
     assert client.scheduler.stats.settled_after_webhook == 10
+    assert {waiter.settled_by for waiter in waiters} == {"webhook"}
     delivered = [e for e in events if isinstance(e, OrderEvent)]
     assert {e.order.id for e in delivered} == {o.id for o in orders}
     assert {e.type for e in events} >= {"order.delivered", "wallet.debited"}

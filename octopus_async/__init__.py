@@ -4,6 +4,7 @@ from ._transport.events import (
     Hook,
     RequestEvent,
     RequestFailed,
+    RequestFinished,
     RequestStarted,
     ResponseReceived,
     RetryScheduled,
@@ -40,6 +41,7 @@ from .errors import (
 from .pagination import AsyncPaginator, Page
 from .resources import RawResponse
 from .resources._orders import PendingOrder
+from .waiting.events import WaitEnded, WaitEvent, WaitHook, WaitStarted
 from .waiting.waiter import OrderWaiter
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "RawResponse",
     "RequestEvent",
     "RequestFailed",
+    "RequestFinished",
     "RequestStarted",
     "ResponseReceived",
     "RetryPolicy",
@@ -87,6 +90,10 @@ __all__ = [
     "Timeouts",
     "TokenStore",
     "ValidationError",
+    "WaitEnded",
+    "WaitEvent",
+    "WaitHook",
+    "WaitStarted",
     "WebhookVerificationError",
     "__version__",
 ]

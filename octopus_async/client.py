@@ -33,6 +33,7 @@ from .resources.esim import ActivationCodes, Esim
 from .resources.topups import KnownInputFields, Topups
 from .resources.vouchers import Vouchers
 from .resources.wallets import Wallets
+from .waiting.events import WaitHook
 from .waiting.policy import ESIM, ESIM_ACTIVATED, ESIM_INSTALLED, TOPUPS, VOUCHERS
 from .waiting.scheduler import PollScheduler
 from .waiting.waiter import OrderWaiter
@@ -75,7 +76,9 @@ class OctopusClient:
     deadlines (the event loop's clock; seed its random source for repeatable jitter).
     `rate_limits` takes quotas (`RateLimits`; "auto" picks the host's) or a limiter that
     a fleet shares (`integrations.redis.RedisRateLimiter`), which is used as it is and
-    not closed with the client.
+    not closed with the client. `hooks` see every HTTP attempt and call (`RequestEvent`),
+    `wait_hooks` every order wait begin and end (`WaitEvent`): telemetry attaches there
+    (`integrations.otel.OctopusTelemetry`).
     """
 
     config: ClientConfig
@@ -101,6 +104,7 @@ class OctopusClient:
         poll: PollPolicy = PollPolicy(),
         token_store: TokenStore | None = None,
         hooks: Sequence[Hook] = (),
+        wait_hooks: Sequence[WaitHook] = (),
         reference_data_ttl: float = 86400.0,
         max_connections: int = 100,
         clock: Clock | None = None,
@@ -134,6 +138,7 @@ class OctopusClient:
             config.rate_limits.quotas.get("read"),
             max_hold=config.retry.max_retry_after,
             clock=clock,
+            hooks=wait_hooks,
         )
         self._bind(
             config,

@@ -8,9 +8,11 @@ A hook is a plain callable taking an event; attach metrics or tracing with it::
 
     OctopusClient(..., hooks=[count])
 
-Hooks run inline on the event loop, so they must be quick and must not block. An
-exception raised by a hook is logged and otherwise ignored. Events carry no headers
-and no bodies, so no secret can reach a hook.
+Each attempt is `RequestStarted`, then `ResponseReceived` or `RequestFailed`, and
+`RetryScheduled` when another attempt follows; `RequestFinished` ends the call, once,
+however it ends. Hooks run inline on the event loop, so they must be quick and must not
+block. An exception raised by a hook is logged and otherwise ignored. Events carry no
+headers, no query and no bodies, so no secret can reach a hook.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "Hook",
     "RequestEvent",
     "RequestFailed",
+    "RequestFinished",
     "RequestStarted",
     "ResponseReceived",
     "RetryScheduled",
@@ -31,12 +34,14 @@ __all__ = [
 
 @attrs.frozen
 class RequestEvent:
-    """One attempt of one call. `request_id` is the X-Request-Id the client sent."""
+    """One attempt of one call. `request_id` is the X-Request-Id the client sent, the
+    same for every attempt; `url` is the base URL and the path, without the query."""
 
     method: str
     path: str
     request_id: str
     attempt: int
+    url: str = attrs.field(kw_only=True)
 
 
 @attrs.frozen
@@ -66,6 +71,17 @@ class RetryScheduled(RequestEvent):
 
     delay: float
     reason: str
+
+
+@attrs.frozen
+class RequestFinished(RequestEvent):
+    """The call is over after `attempt` attempts and `elapsed` seconds (waits between
+    attempts included). `status` is the last response's (None without one); `error` names
+    the exception the call raised, None when it returned."""
+
+    status: int | None
+    error: str | None
+    elapsed: float
 
 
 Hook = Callable[[RequestEvent], None]

@@ -41,6 +41,7 @@ from .events import (
     Hook,
     RequestEvent,
     RequestFailed,
+    RequestFinished,
     RequestStarted,
     ResponseReceived,
     RetryScheduled,
@@ -234,6 +235,28 @@ class Transport:
             ),
             endpoint_class(method, path),
         )
+        began = time.perf_counter()
+        try:
+            response = await self._attempts(
+                call, options, json, authenticated, sensitive, idempotent
+            )
+        except BaseException as error:
+            self._finished(call, began, type(error).__name__)
+            raise
+        self._finished(call, began, None)
+        return response
+
+    async def _attempts(
+        self,
+        call: _Call,
+        options: RequestOptions,
+        json: Any,
+        authenticated: bool,
+        sensitive: bool,
+        idempotent: bool,
+    ) -> APIResponse:
+        """Send `call` until it succeeds or a failure is not retried (see `request`)."""
+        method, path = call.method, call.path
         retries = superseded = 0
         renewed = False
         while True:
@@ -308,7 +331,11 @@ class Transport:
                 token = self.tokens.current() or await self.tokens.access_token(options)
                 headers["Authorization"] = f"Bearer {token}"
             if self._hooks:  # events cost a little: made only for someone to receive them
-                self._emit(RequestStarted(call.method, call.path, call.request_id, call.attempt))
+                self._emit(
+                    RequestStarted(
+                        call.method, call.path, call.request_id, call.attempt, url=str(call.url)
+                    )
+                )
             started = time.perf_counter()
             try:
                 async with session.request(
@@ -323,20 +350,24 @@ class Transport:
                     content = await raw.read()
             except _CONNECTION_ERRORS as exc:
                 call.elapsed = time.perf_counter() - started
-                failed = RequestFailed(
-                    call.method,
-                    call.path,
-                    call.request_id,
-                    call.attempt,
-                    type(exc).__name__,
-                    call.elapsed,
-                )
-                self._emit(failed)
+                if self._hooks:
+                    self._emit(
+                        RequestFailed(
+                            call.method,
+                            call.path,
+                            call.request_id,
+                            call.attempt,
+                            type(exc).__name__,
+                            call.elapsed,
+                            url=str(call.url),
+                        )
+                    )
                 raise
         finally:
             if authenticated:
                 self._slots.release()
         call.elapsed = time.perf_counter() - started
+        call.status = raw.status
         self._received(call, raw.status, raw.headers)
         return raw, content, token
 
@@ -371,7 +402,13 @@ class Transport:
         if self._hooks:
             self._emit(
                 ResponseReceived(
-                    call.method, call.path, call.request_id, call.attempt, status, call.elapsed
+                    call.method,
+                    call.path,
+                    call.request_id,
+                    call.attempt,
+                    status,
+                    call.elapsed,
+                    url=str(call.url),
                 )
             )
         if logger.isEnabledFor(logging.DEBUG):
@@ -424,9 +461,33 @@ class Transport:
             call.request_id,
             call.attempt,
         )
-        self._emit(
-            RetryScheduled(call.method, call.path, call.request_id, call.attempt, delay, reason)
-        )
+        if self._hooks:
+            self._emit(
+                RetryScheduled(
+                    call.method,
+                    call.path,
+                    call.request_id,
+                    call.attempt,
+                    delay,
+                    reason,
+                    url=str(call.url),
+                )
+            )
+
+    def _finished(self, call: _Call, began: float, error: str | None) -> None:
+        if self._hooks:
+            self._emit(
+                RequestFinished(
+                    call.method,
+                    call.path,
+                    call.request_id,
+                    call.attempt,
+                    call.status,
+                    error,
+                    time.perf_counter() - began,
+                    url=str(call.url),
+                )
+            )
 
     def _emit(self, event: RequestEvent) -> None:
         for hook in self._hooks:
@@ -451,6 +512,7 @@ class _Call:
         "path",
         "query",
         "request_id",
+        "status",
         "timeout",
         "url",
     )
@@ -476,6 +538,7 @@ class _Call:
         self.endpoint = endpoint
         self.attempt = 0
         self.elapsed = 0.0
+        self.status: int | None = None
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any, TypeVar
 
 from ..clock import Clock
@@ -33,6 +34,7 @@ from ..errors import (
     PollingStoppedError,
 )
 from ..resources._orders import OrderSource
+from .events import WaitEnded, WaitEvent, WaitHook, WaitStarted
 from .policy import VerticalPolicy
 from .probes import PollStats, Probes
 from .tracker import Tracker
@@ -63,8 +65,10 @@ class PollScheduler:
         *,
         max_hold: float = 60.0,
         clock: Clock | None = None,
+        hooks: Sequence[WaitHook] = (),
     ) -> None:
         self.policy = policy
+        self._hooks = tuple(hooks)
         self._clock = clock if clock is not None else Clock()
         self.stats = PollStats()
         self._verticals: dict[str, Vertical] = {}
@@ -230,7 +234,35 @@ class PollScheduler:
             clock=self._clock,
         )
         waiter.add_done_callback(self._detach)
+        if self._hooks:
+            self._report(WaitStarted(vertical, waiter.order_id, reference))
+            waiter.add_done_callback(partial(self._ended, began=self._clock.time()))
         return waiter
+
+    def _ended(self, waiter: OrderWaiter[Any], *, began: float) -> None:
+        completed_at = getattr(waiter.order, "completed_at", None)
+        detected_after = None
+        if waiter.settled_by is not None and isinstance(completed_at, datetime):
+            server_now = self._verticals[waiter.vertical].source.server_time()
+            detected_after = max(0.0, (server_now - completed_at).total_seconds())
+        self._report(
+            WaitEnded(
+                waiter.vertical,
+                waiter.order_id,
+                waiter.client_reference,
+                waiter.outcome or "error",
+                waiter.settled_by,
+                self._clock.time() - began,
+                detected_after,
+            )
+        )
+
+    def _report(self, event: WaitEvent) -> None:
+        for hook in self._hooks:
+            try:
+                hook(event)
+            except Exception:
+                logger.exception("a wait hook raised; the wait goes on")
 
     async def _created(self, waiter: OrderWaiter[O], create: Awaitable[O]) -> None:
         try:

@@ -101,6 +101,8 @@ class OrderWaiter(Generic[OrderT]):
     `OrderFailedError` when it failed or was cancelled, and `OrderWaitTimeout` at its
     deadline. `order` is the latest state seen; `settled_by` says what showed the outcome
     (a `SettledBy`), None until then and for waits that timed out or were cancelled.
+    `outcome` is None while waiting, then "succeeded", "failed", "timeout", "cancelled"
+    or "error" (see `WaitEnded`).
     `cancel()` stops waiting here only: the order on the server is untouched.
     `resume_token()` lets another process (or a later call) continue with
     `OctopusClient.resume`.
@@ -121,6 +123,7 @@ class OrderWaiter(Generic[OrderT]):
         "created_at",
         "order",
         "order_id",
+        "outcome",
         "settled_by",
         "vertical",
     )
@@ -144,6 +147,7 @@ class OrderWaiter(Generic[OrderT]):
         self.client_reference = client_reference
         self.created_at = created_at
         self.settled_by: SettledBy | None = None
+        self.outcome: str | None = None
         self._deadline = deadline
         self._accept_partial = accept_partial
         self._future: asyncio.Future[OrderT] = asyncio.get_running_loop().create_future()
@@ -210,11 +214,19 @@ class OrderWaiter(Generic[OrderT]):
         if not self.done():
             self.observe(order)
             self.settled_by = by
+            self.outcome = "succeeded"
             self._future.set_result(order)
 
     def fail(self, error: BaseException) -> None:
         """End the wait with `error`."""
         if not self.done():
+            self.outcome = (
+                "failed"
+                if isinstance(error, OrderFailedError)
+                else "timeout"
+                if isinstance(error, OrderWaitTimeout)
+                else "error"
+            )
             self._future.set_exception(error)
 
     def fail_order(self, order: Any, by: SettledBy) -> None:
@@ -252,9 +264,11 @@ class OrderWaiter(Generic[OrderT]):
             message = f"order {self.order_id} is still {status}: {why}; it goes on being fulfilled"
         timeout = error(message, order=self.order, resume_token=self.resume_token())
         timeout.client_reference = self.client_reference
-        self._future.set_exception(timeout)
+        self.fail(timeout)
 
-    def _stop(self, _: asyncio.Future[OrderT]) -> None:
+    def _stop(self, future: asyncio.Future[OrderT]) -> None:
+        if future.cancelled():  # by `cancel`, or by cancelling the task awaiting it
+            self.outcome = "cancelled"
         self._timer.cancel()
         if self._create is not None and not self._create.done():
             self._create.cancel()

@@ -135,8 +135,9 @@ async def test_hooks_see_each_attempt(sandbox, make_client):
         "RetryScheduled",
         "RequestStarted",
         "ResponseReceived",
+        "RequestFinished",
     ]
-    assert [e.attempt for e in events if e.path == WALLETS] == [1, 1, 1, 2, 2]
+    assert [e.attempt for e in events if e.path == WALLETS] == [1, 1, 1, 2, 2, 2]
 
 
 async def test_a_client_is_bound_to_its_event_loop(client):

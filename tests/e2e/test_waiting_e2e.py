@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -17,6 +18,8 @@ from octopus_async import (
     PollPolicy,
     Quota,
     RateLimits,
+    WaitEnded,
+    WaitStarted,
 )
 from octopus_async.models import TopupOrderStatus, VoucherOrderStatus
 from octopus_async.sandbox import Fault
@@ -90,6 +93,52 @@ async def test_each_wait_says_what_showed_its_outcome(client, sandbox):
     with pytest.raises(OrderWaitTimeout):
         await timed_out
     assert timed_out.settled_by is None
+
+
+async def test_wait_hooks_see_each_wait_begin_and_end(sandbox, make_client):
+    events = []
+    client = make_client(sandbox, poll=POLL, wait_hooks=[events.append])
+
+    instant = client.vouchers.orders.submit(123, "10.00", 1, client_reference="hook-1")
+    await instant
+    topup = client.topups.orders.submit(4218, "0.99", input_data=PLAYER, client_reference="hook-2")
+    await topup
+    failed = client.topups.orders.submit(
+        4218, "0.99", input_data={"player_id": "0000000000"}, client_reference="hook-3"
+    )
+    with pytest.raises(OrderFailedError):
+        await failed
+    slow = client.topups.orders.submit(4218, "0.99", input_data=PLAYER, timeout=0.001)
+    with pytest.raises(OrderWaitTimeout):
+        await slow
+    dropped = client.topups.orders.submit(4218, "0.99", input_data=PLAYER)
+    dropped.cancel()
+    await asyncio.sleep(0)  # the cancelled wait's end is reported by a done callback
+
+    started = [e for e in events if isinstance(e, WaitStarted)]
+    ended = {e.client_reference: e for e in events if isinstance(e, WaitEnded)}
+    assert len(started) == len(ended) == 5
+    assert started[0] == WaitStarted("vouchers", None, "hook-1")  # before its create
+    assert (ended["hook-1"].outcome, ended["hook-1"].settled_by) == ("succeeded", "create")
+    assert ended["hook-1"].order_id == instant.order_id
+    assert (ended["hook-2"].outcome, ended["hook-2"].settled_by) == ("succeeded", "poll")
+    assert ended["hook-2"].detected_after is not None  # topups say when they completed
+    assert 0 <= ended["hook-2"].detected_after <= ended["hook-2"].elapsed
+    assert ended["hook-3"].outcome == "failed"
+    assert ended[slow.client_reference].outcome == "timeout"
+    assert ended[slow.client_reference].settled_by is None
+    assert ended[dropped.client_reference].outcome == "cancelled"
+
+
+async def test_a_raising_wait_hook_is_logged_and_the_wait_goes_on(sandbox, make_client, caplog):
+    def broken(event) -> None:
+        raise RuntimeError("hook bug")
+
+    client = make_client(sandbox, wait_hooks=[broken])
+    with caplog.at_level(logging.ERROR, logger="octopus_async.waiting"):
+        order = await client.vouchers.orders.submit(123, "10.00", 1)
+    assert order.status == VoucherOrderStatus.DELIVERED
+    assert [r.exc_info[1].args for r in caplog.records if r.exc_info] == [("hook bug",)] * 2
 
 
 async def test_a_user_fixable_failure_raises_with_its_reason(client, sandbox):

@@ -43,6 +43,7 @@ from octopus_async import (
     RateLimits,
     RequestEvent,
     RequestFailed,
+    RequestFinished,
     RequestStarted,
     ResponseReceived,
     RetryPolicy,
@@ -599,8 +600,25 @@ async def test_events_describe_each_attempt(wire, make_wire_client):
         ("RetryScheduled", 1, None),
         ("RequestStarted", 2, None),
         ("ResponseReceived", 2, 200),
+        ("RequestFinished", 2, 200),
     ]
     assert len({e.request_id for e in wallet_events(events, RequestEvent)}) == 1
+    assert {e.url for e in events if e.path == "/api/v1/wallets"} == {f"{API}/api/v1/wallets"}
+    [finished] = wallet_events(events, RequestFinished)
+    assert finished.error is None
+    assert finished.elapsed >= 0
+
+
+async def test_a_call_that_fails_finishes_once_naming_its_error(wire, make_wire_client):
+    events: list[RequestEvent] = []
+    client = make_wire_client(hooks=[events.append])
+    wire.get(WALLETS, status=404, payload={"message": "no"})
+
+    with pytest.raises(NotFoundError):
+        await client.wallets.list()
+
+    [finished] = wallet_events(events, RequestFinished)
+    assert (finished.attempt, finished.status, finished.error) == (1, 404, "NotFoundError")
 
 
 async def test_a_raising_hook_does_not_break_the_request(wire, make_wire_client, caplog):

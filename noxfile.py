@@ -49,7 +49,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[qr,redis,temporal]", "mypy>=1.11")
+    session.install("-e", ".[qr,redis,temporal,otel]", "mypy>=1.11")
     session.run("mypy")
 
 

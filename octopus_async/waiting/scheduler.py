@@ -19,6 +19,7 @@ the probes find, and what it makes due next).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -298,7 +299,11 @@ class PollScheduler:
 
     def _ensure_running(self) -> None:
         if self._runner is None and not self._closed:
-            self._runner = asyncio.get_running_loop().create_task(self._supervise())
+            # The loop serves every waiter, so it runs in a context of its own: what it
+            # sends belongs to no caller's context (a trace's current span, say), not to
+            # whichever caller happened to start it.
+            create_task = asyncio.get_running_loop().create_task
+            self._runner = contextvars.Context().run(create_task, self._supervise())
 
     def _poke(self) -> None:
         if self._wakeup is not None and not self._wakeup.done():

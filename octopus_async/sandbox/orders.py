@@ -122,6 +122,11 @@ class Desk(Generic[P, R]):
     def _forced(self, reference: str | None) -> str | None:
         return self.forced_outcomes.pop(reference or "", None)
 
+    def _held_back(self, reference: str | None) -> bool:
+        """Whether a test forced an outcome other than DELIVERED for this reference: the
+        order must then settle later, even where it would be delivered in the answer."""
+        return self.forced_outcomes.get(reference or "", "DELIVERED") != "DELIVERED"
+
     def _wallet(self, currency: str, wallet_id: int | None, *, fallback: bool) -> WalletRecord:
         """The wallet to debit: the one named, else the one in `currency`, else (with
         `fallback`, as topups and eSIM do) the default one (API.md 2.8)."""

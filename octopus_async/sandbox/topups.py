@@ -319,7 +319,12 @@ class TopupDesk(VariantDesk[TopupProductRecord, TopupOrderRecord]):
                 get_only=rng.random() < config.topup_get_only_share,
             )
         )
-        if product.instant and self._outcome(order) == "DELIVERED":
+        # A forced FAILED or CANCELLED stays for `settle`: instant products settle later then.
+        if (
+            product.instant
+            and not self._held_back(reference)
+            and self._outcome(order) == "DELIVERED"
+        ):
             self._settle(order, "DELIVERED")
             self._reveal(order)
         else:

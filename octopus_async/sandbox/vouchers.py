@@ -202,9 +202,10 @@ class VoucherDesk(Desk[VoucherProductRecord, VoucherOrderRecord]):
 
     Orders of up to 5 vouchers are delivered inline; larger ones settle after a delay drawn
     from `SandboxConfig.voucher_fulfilment_delay`, into an outcome drawn from
-    `voucher_outcomes` unless a test forced one with `force_outcome`. A failed or cancelled
-    order is refunded in full, a partial delivery for the vouchers not delivered, each as a
-    separate ledger credit.
+    `voucher_outcomes` unless a test forced one with `force_outcome` (a small order forced
+    to another outcome than DELIVERED is answered PENDING and settles later). A failed or
+    cancelled order is refunded in full, a partial delivery for the vouchers not delivered,
+    each as a separate ledger credit.
     """
 
     def __init__(self, state: SandboxState) -> None:
@@ -271,7 +272,8 @@ class VoucherDesk(Desk[VoucherProductRecord, VoucherOrderRecord]):
                 self._state.clock(),
             )
         )
-        if quantity <= SYNC_LIMIT:
+        if quantity <= SYNC_LIMIT and not self._held_back(reference):
+            self._forced(reference)  # a forced DELIVERED is what happens anyway
             self._deliver(order, quantity)
             self._finish(order, "DELIVERED")
         else:

@@ -87,7 +87,8 @@ class Page(Generic[T]):
 
 def _int_header(headers: CIMultiDictProxy[str], name: str, *, minimum: int) -> int | None:
     text = headers.get(name, "").strip()
-    if not text.isdigit() or len(text) > 18:
+    # ASCII digits only: `isdigit` also takes "²" and "①", which `int` refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     value = int(text)
     return value if value >= minimum else None

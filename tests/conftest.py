@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from support import (
     API,
     FAST_RETRY,
@@ -196,3 +197,27 @@ def _wait_for_temporal(binary: str, address: str, process: subprocess.Popen[byte
             return
         time.sleep(0.1)  # not serving yet: a server start, not a test's timing
     raise RuntimeError(f"the Temporal dev server did not start on {address}")
+
+
+# --- hypothesis profiles --------------------------------------------------------------------
+# "ci" (the default) is deterministic and quick: the same examples on every run and nothing
+# written to disk. "fuzz" searches for real: many more random examples, remembered between
+# runs in .hypothesis/. HYPOTHESIS_PROFILE picks one (`HYPOTHESIS_PROFILE=fuzz pytest
+# tests/unit/test_fuzz.py -W ignore::hypothesis.errors.HypothesisWarning`: the warning about
+# a huge failing example would otherwise hide it). Tests that set their own `max_examples`
+# keep it in every profile.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=100,
+    deadline=None,
+    print_blob=True,
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=5_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

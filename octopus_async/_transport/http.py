@@ -175,7 +175,10 @@ class Transport:
     def server_time(self) -> datetime:
         """Now by the server's clock: the local clock corrected by the offset that the
         latest response's `Date` header showed (to the second)."""
-        return datetime.now(timezone.utc) + self._server_offset
+        try:
+            return datetime.now(timezone.utc) + self._server_offset
+        except OverflowError:  # a Date at the end of the calendar (9999), seconds ago
+            return datetime.max.replace(tzinfo=timezone.utc)
 
     async def aclose(self) -> None:
         """Close the session; the transport cannot be used afterwards."""
@@ -437,7 +440,7 @@ class Transport:
         self._server_date = date
         try:
             server_now = parsedate_to_datetime(date)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # e.g. year 99999999999
             return  # not an HTTP date: the offset stays as it was
         if server_now.tzinfo is not None:
             self._server_offset = server_now - datetime.now(timezone.utc)

@@ -152,7 +152,9 @@ def parse_error_body(body: bytes) -> ErrorBody:
 
     def text(key: str) -> str | None:
         value = error.get(key)
-        return value if isinstance(value, str) else None
+        # A number no Python number holds (NaN, 1e999999999999) is kept as its text by the
+        # decoder, but it was no string: like any other number, it is no code or message.
+        return value if isinstance(value, str) and type(value) is not OutOfRangeNumber else None
 
     return ErrorBody(text("name"), text("code"), text("message"))
 

@@ -159,7 +159,9 @@ def _note(problem: Problem) -> None:
 # --- scalars ----------------------------------------------------------------------------------
 
 _INTEGER_TEXT = re.compile(r"[+-]?\d{1,30}", re.ASCII)
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,6})?", re.ASCII)
+# Each digit run can match in one way only (no `\d+\.?\d*`, which backtracks quadratically:
+# a 40,000-digit string took seconds to refuse).
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,6})?", re.ASCII)
 # Money and measures beyond 10**40 (or below 10**-40) are not amounts but garbage, and
 # arithmetic on them would overflow the default decimal context in the caller's code.
 _MAX_EXPONENT = 40

@@ -7,7 +7,6 @@ OCTOPUS_BASE_URL, as `OctopusClient()` reads them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any, Literal, TypeAlias, TypeVar
 
@@ -33,6 +32,7 @@ from .console import (
     positive_float,
     positive_int,
     print_json,
+    run_until_interrupted,
     table,
     voucher_table,
     wallet_table,
@@ -145,7 +145,7 @@ def _command(handler: Handler) -> Callable[[argparse.Namespace], int]:
     stdout; a failure raises, so what returns is success."""
 
     def run(args: argparse.Namespace) -> int:
-        asyncio.run(_with_client(handler, args))
+        run_until_interrupted(_with_client(handler, args))
         return 0
 
     return run

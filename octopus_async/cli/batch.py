@@ -32,6 +32,7 @@ from .console import (
     make_console,
     positive_float,
     positive_int,
+    run_until_interrupted,
     table,
 )
 
@@ -95,7 +96,7 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_batch(args))
+        return run_until_interrupted(_batch(args))
     except KeyboardInterrupt:
         make_console(stderr=True).print(
             f"interrupted; {_RESUME}",

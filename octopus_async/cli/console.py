@@ -8,12 +8,13 @@ import asyncio
 import contextlib
 import json
 import math
+import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from rich import box
 from rich.console import Console
@@ -42,6 +43,7 @@ __all__ = [
     "positive_float",
     "positive_int",
     "print_json",
+    "run_until_interrupted",
     "table",
     "voucher_table",
     "wallet_table",
@@ -62,6 +64,40 @@ class UsageError(CommandError):
     """A user mistake (an argument, a setting, a port in use): exit status 2."""
 
     status = 2
+
+
+T = TypeVar("T")
+
+
+def run_until_interrupted(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, where Ctrl-C cancels `main` at its next await and then raises
+    `KeyboardInterrupt`, as Python 3.11's `asyncio.run` does. Python 3.10's would raise
+    it wherever the interpreter happens to be, inside any task (wrapped in an exception
+    group by a task group), halfway through whatever that task was doing."""
+    if sys.version_info >= (3, 11):
+        return asyncio.run(main)
+    return asyncio.run(_cancelled_on_interrupt(main))
+
+
+async def _cancelled_on_interrupt(main: Coroutine[Any, Any, T]) -> T:
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main)
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        interrupted = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 RATE_LIMITS: dict[str, RateLimits | Literal["auto"]] = {

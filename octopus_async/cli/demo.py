@@ -26,6 +26,7 @@ from .console import (
     follow,
     make_console,
     positive_float,
+    run_until_interrupted,
     table,
     voucher_table,
     wallet_table,
@@ -61,7 +62,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    asyncio.run(demo(args.time_scale, make_console()))
+    run_until_interrupted(demo(args.time_scale, make_console()))
     return 0
 
 

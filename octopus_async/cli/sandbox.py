@@ -17,7 +17,13 @@ from ..sandbox import Sandbox, SandboxConfig
 from ..sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from ..sandbox.reference import CURRENCIES
 from ..sandbox.shapes import SHAPE_VARIANTS, SHAPE_VARIANTS_IN_ORDER, shape_variant_names
-from .console import Subparsers, UsageError, make_console, positive_float
+from .console import (
+    Subparsers,
+    UsageError,
+    make_console,
+    positive_float,
+    run_until_interrupted,
+)
 
 __all__ = ["register"]
 
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         shape_variants=args.shape_variants,
     )
-    asyncio.run(serve(config, args.host, args.port, args.webhook, args.webhook_secret))
+    run_until_interrupted(serve(config, args.host, args.port, args.webhook, args.webhook_secret))
     return 0
 
 

@@ -23,6 +23,7 @@ from .console import (
     api_errors_reported,
     make_console,
     positive_float,
+    run_until_interrupted,
 )
 
 __all__ = ["register"]
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("temporalio") is None:
         raise UsageError("the worker needs Temporal's SDK: pip install 'octopus-async[temporal]'")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(_work(args))
+    run_until_interrupted(_work(args))
     return 0
 
 

@@ -61,6 +61,7 @@ import pytest
 
 from octopus_async import OctopusClient, PollPolicy
 from octopus_async.sandbox import Sandbox, SandboxConfig
+from octopus_async.webhooks import SQLiteEventStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -250,15 +251,22 @@ async def run_case(
             "sandbox": docs_sandbox,
             **services,
         }
-        for earlier in fragments[: fragments.index(block)]:
-            try:
-                await run_block(earlier, namespace)
-            except Exception as error:
-                raise AssertionError(
-                    f"block {earlier.number} of docs/{block.page} (line {earlier.line}), "
-                    f"which block {block.number} follows, failed: {error!r}"
-                ) from error
-        await run_block(block, namespace)
+        try:
+            for earlier in fragments[: fragments.index(block)]:
+                try:
+                    await run_block(earlier, namespace)
+                except Exception as error:
+                    raise AssertionError(
+                        f"block {earlier.number} of docs/{block.page} (line {earlier.line}), "
+                        f"which block {block.number} follows, failed: {error!r}"
+                    ) from error
+            await run_block(block, namespace)
+        finally:
+            # A page's first blocks may open what a later block closes (an event store's
+            # database): a case that ends before that block closes it here.
+            for value in namespace.values():
+                if isinstance(value, SQLiteEventStore):
+                    value.close()
 
 
 # Plugins of this suite that a user's project would not have (looptime's pytest plugins

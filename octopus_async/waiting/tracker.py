@@ -148,7 +148,11 @@ class Tracker:
                 "poll for %s order failed (%s); next in %.1f s", watch.vertical.name, error, delay
             )
         self.agenda.check_at(watch, now + delay)
-        if watch.next_refresh < now + delay:
+        # A refresh leaves the agenda when it falls due, and a GET's answer plans the next:
+        # this GET may have been it, so the next is planned here, or an order whose lists
+        # show its state late would be left to sweeps that never show it.
+        refresh = watch.next_refresh
+        if watch.vertical.policy.refresh_by_get and (math.isinf(refresh) or refresh < now + delay):
             self.agenda.refresh_at(watch, now + delay)
 
     def stop(self, watch: Watch, error: OctopusError) -> None:

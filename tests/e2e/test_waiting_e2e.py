@@ -8,6 +8,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+from support import FAST_RETRY
 
 from octopus_async import (
     InvalidRequestError,
@@ -358,6 +359,35 @@ async def test_orders_only_a_get_reveals_are_still_found(make_sandbox, make_clie
     )
     assert {o.status for o in orders} == {TopupOrderStatus.DELIVERED}
     assert client.scheduler.stats.gets >= 20  # each needed its own refreshing GET
+
+
+async def test_an_order_only_a_get_reveals_is_found_after_its_refresh_failed(
+    make_sandbox, make_client
+):
+    # Five pending topups, so checks are list sweeps. Only the first has settled, and lists
+    # go on showing it PENDING; its first refreshing GET fails, retries included.
+    sandbox = await make_sandbox(
+        time_scale=SCALE,
+        topup_get_only_share=1.0,
+        topup_slow_share=0.0,
+        topup_settle_delay=(1e6, 1e6),  # the others stay pending
+    )
+    client = make_client(sandbox, poll=POLL)
+    orders = [await client.topups.orders.create(4218, "0.99", input_data=PLAYER) for _ in range(5)]
+    sandbox.state.topups.settle(orders[0].id)
+    attempts = FAST_RETRY.max_retries + 1
+    sandbox.faults.add(
+        Fault.error(503), method="GET", path=f"{TOPUP_ORDERS}/{orders[0].id}", times=attempts
+    )
+    waiters = [client.topups.orders.wait(order) for order in orders]
+
+    # Without another refreshing GET, the wait would end at its deadline with it PENDING.
+    order = await waiters[0]
+
+    assert order.status == TopupOrderStatus.DELIVERED
+    assert waiters[0].settled_by == "poll"
+    assert client.scheduler.stats.sweeps > 0
+    assert not any(waiter.done() for waiter in waiters[1:])
 
 
 async def test_polling_stays_inside_the_read_quota(make_sandbox, make_client):

@@ -21,6 +21,7 @@ import pytest
 from support import api_response
 
 from octopus_async import (
+    APIConnectionError,
     Clock,
     OrderOutcomeUnknownError,
     OrderWaitTimeout,
@@ -51,6 +52,7 @@ class Order:
     client_reference: str | None = None
     codes: bool = True  # False: a delivery listed without its codes
     listed: bool = True  # False: only its GET shows it
+    listed_as: str | None = None  # the status lists show, when only its GET shows the new one
     created_at: datetime | None = None
     installed: bool = False
 
@@ -93,7 +95,7 @@ class Vertical:
     async def sweep_page(self, number: int) -> Page[Mapping[str, Any]]:
         self._arrived("page", number)
         listed = (o for o in sorted(self.server.values(), key=lambda o: -o.id) if o.listed)
-        rows = (*(attrs.asdict(o) for o in listed), *self.junk)  # the state when it arrived
+        rows = (*(_row(o) for o in listed), *self.junk)  # the state when it arrived
         if self.page_delay:
             await asyncio.sleep(self.page_delay)
         await self.page_gate.wait()
@@ -118,6 +120,13 @@ class Vertical:
         return [target for made, target in self.calls if made == kind]
 
 
+def _row(order: Order) -> dict[str, Any]:
+    row = attrs.asdict(order)
+    if order.listed_as is not None:
+        row["status"] = order.listed_as
+    return row
+
+
 @pytest.fixture
 async def scheduler():
     created = PollScheduler(QUICK, None, max_hold=0.05)
@@ -138,6 +147,21 @@ def wait(scheduler: PollScheduler, **target: Any):
     target.setdefault("client_reference", None)
     target.setdefault("timeout", 5)
     return scheduler.watch("things", order=None, accept_partial=False, **target)
+
+
+def rate_limited(retry_after: float | None) -> RateLimitError:
+    """A 429 as the transport raises it once its retries are spent."""
+    limited = RateLimitError(
+        status=429,
+        code="TOO_MANY_REQUESTS",
+        name=None,
+        message="slow down",
+        request_id="r",
+        headers={},
+        body="",
+    )
+    limited.retry_after = retry_after
+    return limited
 
 
 async def test_a_webhook_during_a_get_asks_for_another_at_once():
@@ -181,17 +205,7 @@ async def test_a_retry_after_holds_a_wait_back_no_longer_than_the_client_allows(
     vertical = Vertical()
     scheduler.register(LISTS_TELL_ALL, vertical)
     vertical.add(1, "DELIVERED")
-    limited = RateLimitError(
-        status=429,
-        code="TOO_MANY_REQUESTS",
-        name=None,
-        message="slow down",
-        request_id="r",
-        headers={},
-        body="",
-    )
-    limited.retry_after = 3600.0
-    vertical.failures.append(limited)
+    vertical.failures.append(rate_limited(3600.0))
 
     order = await asyncio.wait_for(wait(scheduler, order_id=1), 1)  # held 0.05 s, not an hour
 
@@ -417,6 +431,37 @@ async def test_a_sweep_leaves_an_order_to_its_get_in_flight(two_pending):
     assert vertical.requests("get") == [1]
     vertical.gate.set()
     assert (await asyncio.wait_for(first, 1)).status == "DELIVERED"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        APIConnectionError("connection reset", method="GET", path="/things/1", request_id="r"),
+        rate_limited(3600.0),
+    ],
+    ids=["dropped", "retry-after"],
+)
+async def test_a_refreshing_get_that_failed_is_planned_again(failure):
+    # Three waits, so checks are sweeps, and lists show order 1 PENDING: only a refreshing
+    # GET tells its delivery. The first fails; without another, the wait lasts to its deadline.
+    policy = attrs.evolve(QUICK, sweep_threshold=2, refresh_interval=1.0)
+    sweeping = PollScheduler(policy, None, max_hold=0.05)
+    vertical = Vertical()
+    sweeping.register(GET_REFRESHES, vertical)
+    vertical.add(1, "DELIVERED", listed_as="PENDING")
+    vertical.add(2)
+    vertical.add(3)
+    vertical.failures.append(failure)  # the first GET: order 1's first refresh
+    delivered = wait(sweeping, order_id=1, timeout=30)
+    others = [wait(sweeping, order_id=2, timeout=30), wait(sweeping, order_id=3, timeout=30)]
+
+    order = await asyncio.wait_for(delivered, 5)
+
+    assert order.status == "DELIVERED"
+    assert delivered.settled_by == "poll"
+    assert vertical.requests("get")[:4] == [1, 2, 3, 1]  # refreshed, failed, refreshed again
+    assert all(not other.done() for other in others)  # sweeps went on meanwhile
+    await sweeping.aclose()
 
 
 def test_a_final_state_is_never_replaced_by_one_that_is_not():

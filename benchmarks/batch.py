@@ -24,6 +24,9 @@ order. Quota use is orders created per scaled minute / 60:
   less its 10% headroom, 54 tokens; the server's holds 60), so it may exceed 100%;
 - steady state: the orders after that burst, over the time from the first of them to the
   last (n - 1 intervals). Target: at least 95%.
+
+The time of each create's answer, in scaled seconds from the batch's start, is kept as the
+run's timeline (the report charts quota use over time from it).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ import aiohttp
 from octopus_async import OctopusClient, PollPolicy, RateLimits, RequestEvent, ResponseReceived
 from octopus_async.batch import VoucherOrderRequest
 
-from ._harness import Rate, rate, sandbox_process, save, table
+from ._harness import Rate, Table, publish, rate, sandbox_process
 
 ORDERS = 10_000
 CONCURRENCY = 64
@@ -249,6 +252,7 @@ async def quota() -> dict[str, Any]:
         "whole_run_use": round(whole / create_quota.requests, 3),
         "steady_per_minute": round(steady_rate, 1),
         "steady_use": round(steady_rate / create_quota.requests, 3),
+        "created_at_scaled_s": [round((t - started) / QUOTA_SCALE, 2) for t in created],
     }
 
 
@@ -260,14 +264,14 @@ async def measure() -> dict[str, Any]:
     return {"throughput": speed, "memory": rss, "quota": await quota()}
 
 
-def main() -> None:
-    result = asyncio.run(measure())
+def tables(result: dict[str, Any]) -> list[Table]:
     speed, rss, use = result["throughput"], result["memory"], result["quota"]
-    print(
-        table(
-            f"batch: {ORDERS} voucher orders at concurrency {CONCURRENCY} from a generator, "
-            f"sandbox in its own process (median of {ROUNDS} interleaved rounds; "
-            "target batch/raw >= 0.8)",
+    small, large = (s["rows"] for s in rss["sizes"])
+    return [
+        Table(
+            f"batch: {speed['orders']} voucher orders at concurrency {speed['concurrency']} "
+            f"from a generator, sandbox in its own process (median of {speed['rounds']} "
+            "interleaved rounds; target batch/raw >= 0.8)",
             ["side", "orders/s", "/raw", "CPU µs/order"],
             [
                 ("raw POST loop", speed["raw_per_s"], 1.0, speed["raw_cpu_us"]),
@@ -279,11 +283,8 @@ def main() -> None:
                     speed["batch_no_journal_cpu_us"],
                 ),
             ],
-        )
-    )
-    print()
-    print(
-        table(
+        ),
+        Table(
             "batch memory: peak RSS of a fresh process per size, journaled "
             "(target: flat in the number of rows)",
             ["rows", "RSS before batch KiB", "peak RSS KiB", "peak - before KiB", "seconds"],
@@ -297,15 +298,13 @@ def main() -> None:
                 )
                 for s in rss["sizes"]
             ],
-        )
-    )
-    print(
-        f"peak growth from {RSS_SIZES[0]} to {RSS_SIZES[1]} rows: {rss['peak_growth_kib']} KiB "
-        "(rows in hand are capped at max_pending=1000: the peak is bounded, whatever the size)"
-    )
-    print()
-    print(
-        table(
+            [
+                f"peak growth from {small} to {large} rows: {rss['peak_growth_kib']} KiB "
+                "(rows in hand are capped at max_pending=1000: the peak is bounded, whatever "
+                "the size)"
+            ],
+        ),
+        Table(
             f"batch create quota: {use['orders']} voucher orders, production quotas "
             f"({use['quota_per_minute']}/min) on both sides, time scale {use['time_scale']} "
             "(targets: 0 x 429, steady use >= 95%)",
@@ -329,13 +328,17 @@ def main() -> None:
                     f"{use['steady_use']:.1%}",
                 )
             ],
-        )
-    )
-    print(
-        f"whole run: all orders over batch start -> last create answer; steady: the orders "
-        f"after the first {use['burst']} (the client's full bucket), first -> last of them"
-    )
-    print(f"written to {save('batch', result)}\n")
+            [
+                "whole run: all orders over batch start -> last create answer; steady: the "
+                f"orders after the first {use['burst']} (the client's full bucket), first -> "
+                "last of them"
+            ],
+        ),
+    ]
+
+
+def main() -> None:
+    publish("batch", asyncio.run(measure()), tables)
 
 
 if __name__ == "__main__":

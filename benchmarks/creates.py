@@ -18,7 +18,7 @@ import aiohttp
 
 from octopus_async import OctopusClient
 
-from ._harness import interleaved, sandbox_process, save, table
+from ._harness import Table, interleaved, publish, sandbox_process
 
 CREATES = 2_000
 CONCURRENCY = 64
@@ -67,12 +67,12 @@ async def measure() -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    result = asyncio.run(measure())
-    print(
-        table(
-            f"creates: {CREATES} voucher orders at concurrency {CONCURRENCY}, sandbox in its own "
-            f"process (median of {ROUNDS} interleaved rounds; target SDK/raw >= 0.8)",
+def tables(result: dict[str, Any]) -> list[Table]:
+    return [
+        Table(
+            f"creates: {result['creates']} voucher orders at concurrency "
+            f"{result['concurrency']}, sandbox in its own process (median of "
+            f"{result['rounds']} interleaved rounds; target SDK/raw >= 0.8)",
             ["raw creates/s", "SDK creates/s", "SDK/raw", "raw CPU µs/call", "SDK CPU µs/call"],
             [
                 (
@@ -84,8 +84,11 @@ def main() -> None:
                 )
             ],
         )
-    )
-    print(f"written to {save('creates', result)}\n")
+    ]
+
+
+def main() -> None:
+    publish("creates", asyncio.run(measure()), tables)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 from octopus_async import OctopusClient, Quota, RateLimits
 from octopus_async.integrations.redis import RedisRateLimiter, RedisTokenStore
 
-from ._harness import Rate, interleaved, minimal_server_process, redis_server, save, table
+from ._harness import Rate, Table, interleaved, minimal_server_process, publish, redis_server
 
 CONCURRENCY = (1, 64)
 CALLS = {1: 1000, 64: 4000}
@@ -84,20 +84,26 @@ def _row(concurrency: int, locals_: list[Rate], shareds: list[Rate]) -> dict[str
     }
 
 
-def main() -> None:
-    results = asyncio.run(measure())
-    header = ["concurrency", "local/s", "redis/s", "redis÷local", "CPU µs local", "CPU µs redis"]
-    rows = [
-        [
-            r["concurrency"],
-            r["local_per_s"],
-            r["redis_per_s"],
-            r["ratio"],
-            r["local_cpu_us"],
-            r["redis_cpu_us"],
-        ]
-        for r in results["rows"]
+def tables(result: dict[str, Any]) -> list[Table]:
+    return [
+        Table(
+            "fleet: wallets.transaction(id), local token buckets vs Redis",
+            ["concurrency", "local/s", "redis/s", "redis÷local", "CPU µs local", "CPU µs redis"],
+            [
+                [
+                    r["concurrency"],
+                    r["local_per_s"],
+                    r["redis_per_s"],
+                    r["ratio"],
+                    r["local_cpu_us"],
+                    r["redis_cpu_us"],
+                ]
+                for r in result["rows"]
+            ],
+            [f"RedisRateLimiter.acquire alone, one at a time: {result['acquire_us']} µs"],
+        )
     ]
-    print(table("fleet: wallets.transaction(id), local token buckets vs Redis", header, rows))
-    print(f"RedisRateLimiter.acquire alone, one at a time: {results['acquire_us']} µs")
-    print(f"results: {save('fleet', results)}")
+
+
+def main() -> None:
+    publish("fleet", asyncio.run(measure()), tables)

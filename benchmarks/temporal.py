@@ -107,11 +107,11 @@ from octopus_async.sandbox.state import RequestRecord
 
 from ._harness import (
     LocalServer,
+    Table,
     cpu_seconds,
+    publish,
     redis_server,
-    save,
     stop_process,
-    table,
     temporal_dev_server,
 )
 
@@ -633,19 +633,24 @@ async def measure() -> dict[str, Any]:
         finally:
             await store.aclose()
     return {
-        "cpus": os.cpu_count(),
         "load_average_before": load,
-        "load_average_after": [round(n, 2) for n in os.getloadavg()],
         "throughput": speed,
         "recovery": resume,
     }
 
 
-def main() -> None:
-    result = asyncio.run(measure())
+def tables(result: dict[str, Any]) -> list[Table]:
     speed, resume = result["throughput"], result["recovery"]
-    print(
-        table(
+    groups = ("killed_workers_orders", "other_orders")
+    exits = [
+        status
+        for part in (speed, resume)
+        for r in part["rounds"]
+        for status in r["worker_exits_on_sigterm"]
+    ]
+    unclean = [status for status in exits if status != 0]
+    return [
+        Table(
             "temporal throughput: voucher orders through `octopus-async worker` processes, "
             "no rate limits, one Redis; orders/s from the first start to the last result "
             "(instant: delivered in the create's answer; polled: settles 2 s after, checks "
@@ -685,13 +690,9 @@ def main() -> None:
                 )
                 for r in speed["rounds"]
             ],
-        )
-    )
-    print("CPU s/100: CPU seconds per 100 orders; bench = sandbox, starter and result waits")
-    print()
-    groups = ("killed_workers_orders", "other_orders")
-    print(
-        table(
+            ["CPU s/100: CPU seconds per 100 orders; bench = sandbox, starter and result waits"],
+        ),
+        Table(
             f"temporal recovery: {resume['orders']} pending orders on two workers, production "
             f"quotas at time scale {resume['time_scale']}, a check every ~2 s; one worker "
             "SIGKILLed once every order was checked, a replacement started at once; seconds "
@@ -734,19 +735,16 @@ def main() -> None:
                 )
                 for r in resume["rounds"]
             ],
-        )
-    )
-    print(
-        "interval before kill: median time between two checks of an order (nominal 2 s); "
-        "killed at: seconds since the first start (past 24 s of age an order is checked "
-        "every 12 s); killed's orders: those whose workflow the killed worker had run a task "
-        "of; check: their first check after the kill; wait: per workflow, the longest a task "
-        "of it (workflow task or activity) completed after the kill had waited since it was "
-        "scheduled"
-    )
-    print()
-    print(
-        table(
+            [
+                "interval before kill: median time between two checks of an order (nominal "
+                "2 s); killed at: seconds since the first start (past 24 s of age an order is "
+                "checked every 12 s); killed's orders: those whose workflow the killed worker "
+                "had run a task of; check: their first check after the kill; wait: per "
+                "workflow, the longest a task of it (workflow task or activity) completed "
+                "after the kill had waited since it was scheduled"
+            ],
+        ),
+        Table(
             "temporal recovery, then settling every order: seconds from settling to the last "
             "order's check and to the last result; counted by the sandbox for the whole round "
             "(targets: 1 login, 0 x 429, one create per order); read from the histories; CPU "
@@ -794,24 +792,18 @@ def main() -> None:
                 )
                 for r in resume["rounds"]
             ],
-        )
-    )
-    exits = [
-        status
-        for part in (speed, resume)
-        for r in part["rounds"]
-        for status in r["worker_exits_on_sigterm"]
+            [
+                f"workers stopped by SIGTERM: {len(exits)}, exited other than 0: "
+                f"{len(unclean)} {unclean or ''}",
+                f"{result['cpus']} CPUs; load average (1, 5, 15 min) before the run "
+                f"{result['load_average_before']}, after {result['load_average_after']}",
+            ],
+        ),
     ]
-    unclean = [status for status in exits if status != 0]
-    print(
-        f"workers stopped by SIGTERM: {len(exits)}, exited other than 0: {len(unclean)} "
-        f"{unclean or ''}"
-    )
-    print(
-        f"{result['cpus']} CPUs; load average (1, 5, 15 min) before the run "
-        f"{result['load_average_before']}, after {result['load_average_after']}"
-    )
-    print(f"written to {save('temporal', result)}\n")
+
+
+def main() -> None:
+    publish("temporal", asyncio.run(measure()), tables)
 
 
 if __name__ == "__main__":

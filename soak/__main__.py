@@ -1,5 +1,6 @@
-"""`python -m soak [--batch-orders N] [--app-orders N] [--kills N]`: the full soak; prints
-the invariants and figures, writes them to soak/results/latest.json, exits 1 if one broke."""
+"""`python -m soak [--batch-orders N] [--app-orders N] [--kills N] [--keep DIR]`: the full
+soak; prints the invariants and figures, writes them to soak/results/latest.json, exits 1 if
+one broke."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def main() -> int:
     parser.add_argument("--app-orders", type=int, default=defaults.app_orders)
     parser.add_argument("--kills", type=int, default=defaults.kills)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the batch's input, journal, results, each run's output and the SDK's log in DIR",
+    )
     args = parser.parse_args()
     config = SoakConfig(
         batch_orders=args.batch_orders,
@@ -29,8 +36,12 @@ def main() -> int:
         kills=args.kills,
         seed=args.seed,
     )
-    with tempfile.TemporaryDirectory() as workdir:
-        report = asyncio.run(run_soak(config, Path(workdir)))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        report = asyncio.run(run_soak(config, args.keep))
+    else:
+        with tempfile.TemporaryDirectory() as workdir:
+            report = asyncio.run(run_soak(config, Path(workdir)))
     print(report.table())
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)

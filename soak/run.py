@@ -158,6 +158,7 @@ class AppOutcomes:
 
     by_reference: dict[str, tuple[str, Any]] = attrs.Factory(dict)
     texts: list[str] = attrs.Factory(list)
+    pending_why: Counter[str] = attrs.Factory(Counter)  # by vertical, error type and status
 
 
 async def _app_order(client: OctopusClient, n: int, outcomes: AppOutcomes) -> None:
@@ -181,6 +182,8 @@ async def _app_order(client: OctopusClient, n: int, outcomes: AppOutcomes) -> No
         outcomes.texts += [str(failed), repr(failed), repr(failed.order)]
     except OrderWaitTimeout as timeout:
         outcomes.by_reference[reference] = ("pending", timeout.resume_token)
+        status = getattr(timeout.order, "status", None)
+        outcomes.pending_why[f"{vertical}: {type(timeout).__name__}, last seen {status}"] += 1
         outcomes.texts += [str(timeout), repr(timeout)]
     except OctopusError as error:
         outcomes.by_reference[reference] = ("refused", error)
@@ -226,7 +229,8 @@ class BatchRuns:
     """The batch command's runs: exit statuses, output, and the final run's RSS."""
 
     statuses: list[int] = attrs.Factory(list)
-    pending: list[int] = attrs.Factory(list)  # rows left pending by each run that ended
+    # Rows left pending by each run that ended, counted by vertical and why.
+    pending: list[dict[str, int]] = attrs.Factory(list)
     output: list[str] = attrs.Factory(list)
     rss_kib: list[int] = attrs.Factory(list)
 
@@ -267,10 +271,16 @@ async def _batch(
         runs.output += [log.read_text(errors="replace") for log in logs]
         if final and process.returncode in (0, 1):
             lines = [json.loads(line) for line in out.read_text().splitlines()]
-            runs.pending.append(sum(line["status"] == "pending" for line in lines))
-            if not runs.pending[-1]:
+            pending = [line for line in lines if line["status"] == "pending"]
+            runs.pending.append(dict(Counter(map(_pending_why, pending))))
+            if not pending:
                 return lines
     return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def _pending_why(line: dict[str, Any]) -> str:
+    error = line["error"]
+    return f"{line['vertical']}: {error['type'] if error else 'no error'}"
 
 
 async def _sample_rss(pid: int, into: list[int]) -> None:
@@ -338,7 +348,9 @@ class _Capture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.setFormatter(
+            logging.Formatter("%(relativeCreated).0f %(levelname)s %(name)s %(message)s")
+        )
 
     def emit(self, record: logging.LogRecord) -> None:
         if not record.name.startswith("octopus_async.sandbox"):
@@ -394,7 +406,8 @@ def _codes(orders: list[Any]) -> tuple[set[str], set[str]]:
 
 
 async def run_soak(config: SoakConfig, workdir: Path) -> SoakReport:
-    """Run the soak in `workdir` (the batch's input, journal and results go there)."""
+    """Run the soak in `workdir` (the batch's input, journal, results and output go there,
+    and the SDK's log lines of this process, to sdk.log)."""
     rng = random.Random(config.seed)
     capture = _Capture()
     sdk_logger = logging.getLogger("octopus_async")
@@ -449,6 +462,7 @@ async def run_soak(config: SoakConfig, workdir: Path) -> SoakReport:
         loop.set_exception_handler(handler)
         sdk_logger.removeHandler(capture)
         sdk_logger.setLevel(level)
+    (workdir / "sdk.log").write_text("".join(line + "\n" for line in capture.lines))
     invariants = [
         _one_order_per_reference(orders, outcomes, lines),
         _every_request_accounted_for(config, outcomes, lines),
@@ -463,6 +477,7 @@ async def run_soak(config: SoakConfig, workdir: Path) -> SoakReport:
         "batch rows": dict(batch_statuses),
         "app orders": dict(Counter(kind for kind, _ in outcomes.by_reference.values())),
         "batch runs (exit statuses)": runs.statuses,
+        "app orders pending, by vertical and why": dict(outcomes.pending_why),
         "rows pending after each finished run": runs.pending,
         "answers by status (None: dropped)": dict(sorted(requests.items(), key=str)),
         "bursts": dict(bursts),

@@ -134,7 +134,7 @@ class Waits(Protocol):
     def submit(
         self,
         vertical: str,
-        create: Callable[[], Awaitable[O]],
+        create: Callable[[bool], Awaitable[O]],
         *,
         client_reference: str,
         timeout: float | None,
@@ -301,16 +301,29 @@ class Orders(Resource, Generic[OrderT]):
         reference = _reference(client_reference)
         return self._waits.submit(
             self._endpoint.vertical,
-            lambda: self._create_as(body, reference),
+            lambda may_exist: self._create_as(body, reference, may_exist=may_exist),
             client_reference=reference,
             timeout=timeout,
             accept_partial=accept_partial,
         )
 
-    async def _create_as(self, body: Mapping[str, Any], reference: str) -> OrderT:
-        """Every error raised here carries the order's `client_reference`."""
+    async def _create_as(
+        self, body: Mapping[str, Any], reference: str, *, may_exist: bool = False
+    ) -> OrderT:
+        """Every error raised here carries the order's `client_reference`.
+
+        With `may_exist` (an earlier create of this order ended with an unknown outcome)
+        the reference is looked up first, and the create is sent again only if no order
+        shows (D25); no error afterwards says the order was refused.
+        """
         try:
-            return await self._send_create({**body, "client_reference": reference}, reference)
+            if may_exist:
+                after = "after an earlier create of unknown outcome"
+                existing = await self._lookup(reference, after)
+                if existing is not None:
+                    return await self._recovered(existing, after.removeprefix("after "))
+            payload = {**body, "client_reference": reference}
+            return await self._send_create(payload, reference, may_exist=may_exist)
         except OctopusError as error:
             error.client_reference = reference
             raise
@@ -322,14 +335,17 @@ class Orders(Resource, Generic[OrderT]):
                 last_error=defect,
             ) from defect
 
-    async def _send_create(self, payload: Mapping[str, Any], reference: str) -> OrderT:
+    async def _send_create(
+        self, payload: Mapping[str, Any], reference: str, *, may_exist: bool
+    ) -> OrderT:
+        """Send the create, and again while no lookup shows it (D25). `may_exist`: an
+        attempt may have reached the server and created the order."""
         endpoint = self._endpoint
         options = self._requester.options
         read_timeout = (
             endpoint.create_read_timeout(options.timeouts) if endpoint.create_read_timeout else None
         )
         retries = 0
-        may_exist = False  # an attempt may have reached the server and created the order
         while True:
             try:
                 response = await self._requester.request(
@@ -359,7 +375,7 @@ class Orders(Resource, Generic[OrderT]):
                     raise  # never reached the server: nothing was created
                 # The server may have committed the order before failing to answer (D25).
                 may_exist = True
-                existing = await self._lookup(reference, failure)
+                existing = await self._lookup(reference, f"after {type(failure).__name__}")
                 if existing is not None:
                     return await self._recovered(
                         existing, f"a lost answer ({type(failure).__name__})"
@@ -392,7 +408,7 @@ class Orders(Resource, Generic[OrderT]):
     async def _recover(self, reference: str, cause: OctopusError, after: str) -> OrderT:
         """The order that `cause` shows exists, found by its reference with backoff (lists
         may lag), or `OrderOutcomeUnknownError`."""
-        existing = await self._lookup(reference, cause)
+        existing = await self._lookup(reference, f"after {type(cause).__name__}")
         retry, clock = self._requester.options.retry, self._requester.clock
         lookups = 0
         while existing is None:
@@ -401,20 +417,19 @@ class Orders(Resource, Generic[OrderT]):
                 break
             await clock.sleep(delay)
             lookups += 1
-            existing = await self._lookup(reference, cause)
+            existing = await self._lookup(reference, f"after {type(cause).__name__}")
         if existing is None:
             raise _unknown(reference, f"{after}, and lookups do not show it yet", cause)
         return await self._recovered(existing, after)
 
-    async def _lookup(self, reference: str, cause: OctopusError) -> OrderT | None:
-        """`find`, for an order that may exist: a lookup that fails leaves it unknown."""
+    async def _lookup(self, reference: str, after: str) -> OrderT | None:
+        """`find`, for an order that may exist (`after` says why): a lookup that fails
+        leaves it unknown."""
         try:
             return await self.find(reference)
         except OctopusError as failure:
             raise _unknown(
-                reference,
-                f"after {type(cause).__name__}, the lookup failed ({type(failure).__name__})",
-                failure,
+                reference, f"{after}, the lookup failed ({type(failure).__name__})", failure
             ) from failure
 
     async def _find_quietly(self, reference: str) -> OrderT | None:

@@ -140,18 +140,24 @@ class PollScheduler:
     def submit(
         self,
         vertical: str,
-        create: Callable[[], Awaitable[O]],
+        create: Callable[[bool], Awaitable[O]],
         *,
         client_reference: str,
         timeout: float | None,
         accept_partial: bool,
     ) -> OrderWaiter[O]:
-        """A waiter that creates its order first, racing the create against its deadline."""
+        """A waiter that creates its order first, racing the create against its deadline.
+
+        `create(may_exist)` creates the order. While its outcome is unknown
+        (`OrderOutcomeUnknownError`), it is called again every check interval with
+        `may_exist=True`, which looks the reference up and sends the create again only if
+        no order shows (D25).
+        """
         waiter: OrderWaiter[O] = self._new_waiter(
             vertical, None, None, client_reference, None, timeout, None, accept_partial
         )
         self._creating.add(waiter)
-        waiter.start(self._created(waiter, create()))
+        waiter.start(self._created(waiter, create))
         return waiter
 
     def resume(self, token: str, timeout: float | None) -> OrderWaiter[Any]:
@@ -265,16 +271,26 @@ class PollScheduler:
             except Exception:
                 logger.exception("a wait hook raised; the wait goes on")
 
-    async def _created(self, waiter: OrderWaiter[O], create: Awaitable[O]) -> None:
+    async def _created(
+        self, waiter: OrderWaiter[O], create: Callable[[bool], Awaitable[O]]
+    ) -> None:
+        began = self._clock.time()
+        unknown = 0
         try:
-            order = await create
-        except OrderOutcomeUnknownError as error:
-            # The order may exist: waiting for it by reference until the deadline is the
-            # answer the caller would otherwise have to build (D29).
-            logger.warning("%s; waiting for it by reference", error)
-            if not waiter.done():
-                self._attach(waiter, check_now=False)
-            return
+            while True:
+                try:
+                    order = await create(unknown > 0)
+                    break
+                except OrderOutcomeUnknownError as error:
+                    # The order may exist, or may never have been made: waiting for it by
+                    # reference alone could wait out the deadline for an order that is not
+                    # there. Ask again until the deadline ends the wait (D25, D29).
+                    age = self._clock.time() - began
+                    delay = self.policy.interval(age, rand=self._clock.random)
+                    log = logger.warning if unknown == 0 else logger.info
+                    log("%s; looking it up again in %.1f s", error, delay)
+                    unknown += 1
+                    await self._clock.sleep(delay)
         except Exception as error:
             waiter.fail(error)
             return

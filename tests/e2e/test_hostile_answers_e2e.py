@@ -161,8 +161,8 @@ async def test_lookups_refused_after_a_lost_answer_are_an_unknown_outcome(sandbo
     assert found.id == held.id
 
 
-async def test_submit_waits_by_reference_through_an_unknown_outcome(sandbox, make_client):
-    # Polls every few milliseconds, so the deadline is far beyond the first check by reference.
+async def test_submit_finds_its_order_through_an_unknown_outcome(sandbox, make_client):
+    # Checks every few milliseconds, so the deadline is far beyond the first lookup again.
     client = make_client(sandbox, poll=PollPolicy().scaled(0.001))
     sandbox.faults.add(Fault.drop(), method="POST", path=ORDERS, phase="after", times=1)
     # The create's own lookups (1 + 4 transport retries) fail; later polls get through.
@@ -174,6 +174,24 @@ async def test_submit_waits_by_reference_through_an_unknown_outcome(sandbox, mak
 
     [held] = sandbox.state.vouchers.orders.by_id.values()
     assert (order.id, order.status, len(order.vouchers)) == (held.id, "DELIVERED", 2)
+
+
+async def test_submit_places_an_order_its_lost_create_never_made(sandbox, make_client):
+    # The create failed with a 503 before the server made anything, and every lookup that
+    # followed was refused: "maybe created". Once a lookup shows no order, the create goes
+    # again under the same reference, and the order is placed, once.
+    client = make_client(sandbox, poll=PollPolicy().scaled(0.001))
+    sandbox.faults.add(Fault.error(503), method="POST", path=ORDERS, times=1)
+    sandbox.faults.add(Fault.error(429, retry_after="0"), method="GET", path=ORDERS, times=5)
+
+    order = await client.vouchers.orders.create_and_wait(
+        123, "10.00", 2, client_reference="maybe-3", timeout=30
+    )
+
+    [held] = sandbox.state.vouchers.orders.by_id.values()
+    assert (order.id, order.client_reference, order.status) == (held.id, "maybe-3", "DELIVERED")
+    creates = [r for r in sandbox.requests if r.method == "POST" and r.path == ORDERS]
+    assert [r.status for r in creates] == [503, 201]
 
 
 # --- error bodies of endpoints that carry secrets ---------------------------------------------

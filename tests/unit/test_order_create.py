@@ -515,6 +515,66 @@ async def test_a_failing_lookup_is_an_unknown_outcome_and_nothing_is_resent(
     assert isinstance(copy.__cause__, lookup_error)
 
 
+def lookups_fail(wire: CompatAioresponses, times: int) -> None:
+    for _ in range(times):
+        wire.get(LOOKUP, status=503, payload=UNAVAILABLE)
+
+
+async def test_submit_sends_the_create_again_once_a_later_lookup_shows_no_order(
+    wire, make_octo, events
+):
+    # The answer was lost and the lookups failed: the order may exist, or may never have
+    # been made. A later lookup shows none, so the create goes again, same body and
+    # reference (D25); if the first had landed, the server would refuse the second.
+    orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
+    wire.post(ORDERS, exception=disconnect())
+    lookups_fail(wire, 3)
+    answer_lookup(wire, found=False)
+    answer_create(wire)
+
+    order = await orders.submit(**VALID, client_reference=REF)
+
+    assert steps(events) == ["POST ServerDisconnectedError"] + ["GET 503"] * 3 + [
+        "GET 200",
+        "POST 201",
+    ]
+    first, second = creates(wire)
+    assert first == second
+    assert order == expected_order(REF)
+
+
+async def test_submit_recovers_the_order_a_later_lookup_shows(wire, make_octo, events):
+    orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
+    wire.post(ORDERS, exception=disconnect())
+    lookups_fail(wire, 3)
+    answer_lookup(wire, found=True)
+
+    order = await orders.submit(**VALID, client_reference=REF)
+
+    assert steps(events) == ["POST ServerDisconnectedError"] + ["GET 503"] * 3 + ["GET 200"]
+    assert len(creates(wire)) == 1
+    assert order == expected_order(REF, recovered=True)
+
+
+async def test_a_create_sent_again_that_meets_its_duplicate_recovers_the_order(
+    wire, make_octo, events
+):
+    # The list lagged: it showed nothing, but the first create had landed. The server
+    # refuses the second, and the order is found by its reference.
+    orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
+    wire.post(ORDERS, exception=disconnect())
+    lookups_fail(wire, 3)
+    answer_lookup(wire, found=False)
+    wire.post(ORDERS, status=400, payload=DUPLICATE)
+    answer_lookup(wire, found=True)
+
+    order = await orders.submit(**VALID, client_reference=REF)
+
+    assert steps(events)[-3:] == ["GET 200", "POST 400", "GET 200"]
+    assert len(creates(wire)) == 2
+    assert order == expected_order(REF, recovered=True)
+
+
 @pytest.mark.parametrize(
     ("refusal", "step"),
     [

@@ -278,24 +278,48 @@ async def test_a_sweep_reads_every_watch_from_one_page():
     await sweeping.aclose()
 
 
-async def test_a_create_of_unknown_outcome_is_waited_for_by_reference(scheduler, caplog):
+async def test_a_create_of_unknown_outcome_is_asked_again_until_it_answers(scheduler, caplog):
     vertical = Vertical()
     scheduler.register(LISTS_TELL_ALL, vertical)
+    asked: list[bool] = []
 
-    async def create() -> Order:
-        vertical.add(5, "DELIVERED", client_reference="ref-5")  # created, then...
-        raise OrderOutcomeUnknownError(
-            "its answer was lost", client_reference="ref-5", last_error=None
-        )
+    async def create(may_exist: bool) -> Order:
+        asked.append(may_exist)
+        if len(asked) < 3:  # the answer lost, then a lookup that failed
+            raise OrderOutcomeUnknownError(
+                "its answer was lost", client_reference="ref-5", last_error=None
+            )
+        return vertical.add(5, "DELIVERED", client_reference="ref-5")
 
     waiter = scheduler.submit(
-        "things", create, client_reference="ref-5", timeout=5, accept_partial=False
+        "things", create, client_reference="ref-5", timeout=60, accept_partial=False
     )
 
-    order = await asyncio.wait_for(waiter, 1)
+    order = await asyncio.wait_for(waiter, 30)
     assert order.id == 5
-    assert vertical.requests("find") == ["ref-5"]
-    assert "waiting for it by reference" in caplog.text
+    assert waiter.settled_by == "create"
+    assert asked == [False, True, True]  # again with a lookup first, never blindly
+    assert "looking it up again" in caplog.text
+
+
+async def test_a_create_unknown_to_the_end_ends_the_wait_with_its_reference(scheduler):
+    asked: list[bool] = []
+
+    async def create(may_exist: bool) -> Order:
+        asked.append(may_exist)
+        raise OrderOutcomeUnknownError("lookups fail", client_reference="ref-6", last_error=None)
+
+    waiter = scheduler.submit(
+        "things", create, client_reference="ref-6", timeout=2, accept_partial=False
+    )
+
+    with pytest.raises(OrderWaitTimeout, match="ref-6 was not seen") as caught:
+        await waiter
+    assert caught.value.order is None
+    assert caught.value.client_reference == "ref-6"
+    assert asked[0] is False
+    assert len(asked) > 1
+    assert all(asked[1:])
 
 
 async def test_closing_ends_every_wait_with_a_resume_token(scheduler):

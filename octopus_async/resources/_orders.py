@@ -318,10 +318,10 @@ class Orders(Resource, Generic[OrderT]):
         """
         try:
             if may_exist:
-                after = "after an earlier create of unknown outcome"
-                existing = await self._lookup(reference, after)
+                earlier = "an earlier create of unknown outcome"
+                existing = await self._lookup(reference, f"after {earlier}")
                 if existing is not None:
-                    return await self._recovered(existing, after.removeprefix("after "))
+                    return await self._recovered(existing, earlier)
             payload = {**body, "client_reference": reference}
             return await self._send_create(payload, reference, may_exist=may_exist)
         except OctopusError as error:

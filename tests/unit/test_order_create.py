@@ -515,8 +515,11 @@ async def test_a_failing_lookup_is_an_unknown_outcome_and_nothing_is_resent(
     assert isinstance(copy.__cause__, lookup_error)
 
 
-def lookups_fail(wire: CompatAioresponses, times: int) -> None:
-    for _ in range(times):
+def answer_lost_then_lookups_fail(wire: CompatAioresponses) -> None:
+    """The create's answer is lost, and its lookup fails on all three attempts: the
+    create's outcome is unknown."""
+    wire.post(ORDERS, exception=disconnect())
+    for _ in range(3):
         wire.get(LOOKUP, status=503, payload=UNAVAILABLE)
 
 
@@ -527,8 +530,7 @@ async def test_submit_sends_the_create_again_once_a_later_lookup_shows_no_order(
     # been made. A later lookup shows none, so the create goes again, same body and
     # reference (D25); if the first had landed, the server would refuse the second.
     orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
-    wire.post(ORDERS, exception=disconnect())
-    lookups_fail(wire, 3)
+    answer_lost_then_lookups_fail(wire)
     answer_lookup(wire, found=False)
     answer_create(wire)
 
@@ -545,8 +547,7 @@ async def test_submit_sends_the_create_again_once_a_later_lookup_shows_no_order(
 
 async def test_submit_recovers_the_order_a_later_lookup_shows(wire, make_octo, events):
     orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
-    wire.post(ORDERS, exception=disconnect())
-    lookups_fail(wire, 3)
+    answer_lost_then_lookups_fail(wire)
     answer_lookup(wire, found=True)
 
     order = await orders.submit(**VALID, client_reference=REF)
@@ -562,8 +563,7 @@ async def test_a_create_sent_again_that_meets_its_duplicate_recovers_the_order(
     # The list lagged: it showed nothing, but the first create had landed. The server
     # refuses the second, and the order is found by its reference.
     orders = make_octo(retry=THREE_ATTEMPTS).vouchers.orders
-    wire.post(ORDERS, exception=disconnect())
-    lookups_fail(wire, 3)
+    answer_lost_then_lookups_fail(wire)
     answer_lookup(wire, found=False)
     wire.post(ORDERS, status=400, payload=DUPLICATE)
     answer_lookup(wire, found=True)

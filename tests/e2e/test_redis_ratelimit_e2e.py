@@ -164,10 +164,11 @@ async def test_a_429_pauses_every_process_of_the_fleet(sandbox, make_client, lim
 
 # --- the fleet check --------------------------------------------------------------------
 
-# A minute lasts 1.5 s: the 4,000 reads take about 19 s at 300 a minute. The headroom
-# (30 reads, 6 orders) then covers a slot sent up to 150 ms late by a busy process, which a
-# shorter minute would cut.
-SCALE = 0.025
+# A minute lasts 3 s: the 4,000 reads take about 40 s at 300 a minute. The headroom
+# (30 reads, 6 orders) then covers a slot sent up to 300 ms late by a busy process. At 150 ms
+# (a 1.5 s minute) a CI run on 2 cores, with 8 workers, the sandbox and Redis, met 429s on
+# two Pythons of four.
+SCALE = 0.05
 PROCESSES = 8
 READS = 500
 CREATES = 50
@@ -248,7 +249,9 @@ async def test_a_fleet_of_processes_keeps_the_production_quotas(make_sandbox, re
     assert [worker.returncode for worker in workers] == [0] * PROCESSES, outcomes
 
     records = sandbox.requests
-    assert {r.status for r in records} <= {200, 201}  # not one 429
+    began = records[0].received_at
+    answers = [(r.status, r.endpoint, round(r.received_at - began, 3)) for r in records]
+    assert [answer for answer in answers if answer[0] not in (200, 201)] == []  # not one 429
     limits = RateLimits.production().scaled(SCALE)
     for endpoint, sent in (("read", PROCESSES * READS), ("vouchers.create", PROCESSES * CREATES)):
         quota = limits.quotas[endpoint]
@@ -257,7 +260,7 @@ async def test_a_fleet_of_processes_keeps_the_production_quotas(make_sandbox, re
         # Counted as the server counts (a bucket of one quota, refilled at the quota's
         # rate), no window holds more than a quota and what refills during it. (A minute
         # past the opening burst holds about a quota, 301-303 reads here; it is not held
-        # to that: at this time scale the headroom covers 0.15 s of the sender's delays,
+        # to that: at this time scale the headroom covers 0.3 s of the sender's delays,
         # and a machine busy with other work delays sends longer than that.)
         for length in (quota.period / 8, quota.period / 2, quota.period, 2 * quota.period):
             allowed = quota.requests * (1 + length / quota.period)

@@ -18,28 +18,6 @@ import attrs
 from ._harness import RESULTS, Table, load_results, write_results
 
 COMMAND = "python3 -m nox -s bench"
-CHARTS = {  # file: (title, how to read it)
-    "detection_latency.png": (
-        "Detection latency: naive polling, the scheduler, webhooks",
-        "The share of orders the client knew settled (y) within a time after the server "
-        "settled them (x, simulated seconds, log scale), every percentile of each run. Left: "
-        "pending topups under the production read quota, naive loop against the scheduler's "
-        "sweeps. Right: vouchers fulfilled after 1-10 minutes, naive loop, the scheduler "
-        "alone, and the scheduler woken by webhooks.",
-    ),
-    "throughput.png": (
-        "SDK against raw aiohttp throughput",
-        "Each bar is the SDK's requests (or orders) per second divided by a raw aiohttp "
-        "loop's doing the same, median of interleaved rounds; the red marks are the issues' "
-        "targets.",
-    ),
-    "batch_quota.png": (
-        "Batch quota use over time",
-        "Left: orders created against the server's allowance (a full bucket, then the quota "
-        "a minute). Right: creates in each whole scaled minute against the quota; the first "
-        "minute holds the initial full bucket as well.",
-    ),
-}
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -449,29 +427,69 @@ def quota_chart(plt: Any, quota: dict[str, Any]) -> Any:
     return figure
 
 
-def write_charts(figures: Figures) -> list[str]:
-    """Draw the charts whose benchmarks have results; their file names."""
+@attrs.frozen
+class Chart:
+    """A chart of the report: its file, its title, how to read it, the benchmark whose
+    figures it draws, and how (`draw(pyplot, figures)` makes the figure)."""
+
+    file: str
+    title: str
+    reading: str
+    benchmark: str
+    draw: Callable[[Any, Figures], Any]
+
+
+CHARTS = (
+    Chart(
+        "detection_latency.png",
+        "Detection latency: naive polling, the scheduler, webhooks",
+        "The share of orders the client knew settled (y) within a time after the server "
+        "settled them (x, simulated seconds, log scale), every percentile of each run. Left: "
+        "pending topups under the production read quota, naive loop against the scheduler's "
+        "sweeps. Right: vouchers fulfilled after 1-10 minutes, naive loop, the scheduler "
+        "alone, and the scheduler woken by webhooks.",
+        "waiters",
+        lambda plt, figures: detection_chart(plt, figures["waiters"]),
+    ),
+    Chart(
+        "throughput.png",
+        "SDK against raw aiohttp throughput",
+        "Each bar is the SDK's requests (or orders) per second divided by a raw aiohttp "
+        "loop's doing the same, median of interleaved rounds; the red marks are the issues' "
+        "targets.",
+        "overhead",
+        throughput_chart,
+    ),
+    Chart(
+        "batch_quota.png",
+        "Batch quota use over time",
+        "Left: orders created against the server's allowance (a full bucket, then the quota "
+        "a minute). Right: creates in each whole scaled minute against the quota; the first "
+        "minute holds the initial full bucket as well.",
+        "batch",
+        lambda plt, figures: quota_chart(plt, figures["batch"]["quota"]),
+    ),
+)
+
+
+def write_charts(figures: Figures) -> list[Chart]:
+    """Draw the charts whose benchmarks have results; those charts."""
     plt = _pyplot()
-    drawn = {
-        "detection_latency.png": ("waiters", lambda: detection_chart(plt, figures["waiters"])),
-        "throughput.png": ("overhead", lambda: throughput_chart(plt, figures)),
-        "batch_quota.png": ("batch", lambda: quota_chart(plt, figures["batch"]["quota"])),
-    }
     written = []
-    for name, (needs, draw) in drawn.items():
-        if needs not in figures:
+    for chart in CHARTS:
+        if chart.benchmark not in figures:
             continue
-        figure = draw()
-        figure.savefig(RESULTS / name, dpi=110, metadata={"Software": None})
+        figure = chart.draw(plt, figures)
+        figure.savefig(RESULTS / chart.file, dpi=110, metadata={"Software": None})
         plt.close(figure)
-        written.append(name)
+        written.append(chart)
     return written
 
 
 # --- the page ----------------------------------------------------------------------
 
 
-def markdown(figures: Figures, judged: Sequence[dict[str, Any]], charts: list[str]) -> str:
+def markdown(figures: Figures, judged: Sequence[dict[str, Any]], charts: list[Chart]) -> str:
     first = min(figures.values(), key=lambda doc: str(doc["measured_at"]))
     last = max(figures.values(), key=lambda doc: str(doc["measured_at"]))
     lines = [
@@ -490,9 +508,9 @@ def markdown(figures: Figures, judged: Sequence[dict[str, Any]], charts: list[st
     lines += ["", "## Targets", "", targets_table(judged).markdown(), ""]
     if charts:
         lines += ["## Charts", ""]
-        for name in charts:
-            title, reading = CHARTS[name]
-            lines += [f"### {title}", "", f"![{title}]({name})", "", reading, ""]
+        for chart in charts:
+            title = chart.title
+            lines += [f"### {title}", "", f"![{title}]({chart.file})", "", chart.reading, ""]
     lines += ["## Every figure", ""]
     for name, doc in figures.items():
         took = f", took {doc['seconds'] / 60:.1f} min" if "seconds" in doc else ""
@@ -521,4 +539,4 @@ def main() -> None:
     charts = write_charts(figures)
     (RESULTS / "README.md").write_text(markdown(figures, judged, charts))
     print(targets_table(judged).text())
-    print(f"\nreport: {RESULTS / 'README.md'}, charts: {', '.join(charts)}")
+    print(f"\nreport: {RESULTS / 'README.md'}, charts: {', '.join(c.file for c in charts)}")

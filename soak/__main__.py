@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
@@ -38,10 +39,9 @@ def main() -> int:
     )
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        report = asyncio.run(run_soak(config, args.keep))
-    else:
-        with tempfile.TemporaryDirectory() as workdir:
-            report = asyncio.run(run_soak(config, Path(workdir)))
+    place = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory()
+    with place as workdir:
+        report = asyncio.run(run_soak(config, Path(workdir)))
     print(report.table())
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
